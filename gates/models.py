@@ -1,0 +1,246 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from metrics.models import KPI, Comparator, comparator_constraints
+from projects.models import Phase, Project, Role
+
+
+class GateKind(models.TextChoices):
+    PHASE_EXIT = "phase_exit", "Phase exit"
+    GO_NO_GO = "go_no_go", "Go / no-go"
+    ROLLOUT_STAGE = "rollout_stage", "Rollout stage"
+
+
+class GateState(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    OPEN = "open", "Open for sign-off"
+    DECIDED = "decided", "Decided"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Decision(models.TextChoices):
+    GO = "go", "GO"
+    NO_GO = "no_go", "NO-GO"
+    CONDITIONAL_GO = "conditional_go", "CONDITIONAL GO"
+
+
+class DecisionRule(models.TextChoices):
+    ALL = "all", "All required approvers"
+    ANY = "any", "Any one required approver"
+    QUORUM = "quorum", "A quorum of approvers"
+
+
+class Gate(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gates")
+    phase = models.ForeignKey(
+        Phase, on_delete=models.SET_NULL, null=True, blank=True, related_name="gates"
+    )
+    order = models.PositiveIntegerField(default=1, help_text="Position in the project's pipeline.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=GateKind.choices)
+    rollout_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Share of traffic this rollout stage moves, 1–100."
+    )
+    timing = models.CharField(
+        max_length=100, blank=True, help_text="When the plan holds it, e.g. 'After D3'."
+    )
+    due_date = models.DateField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=GateState.choices, default=GateState.PLANNED)
+    decision = models.CharField(max_length=20, choices=Decision.choices, null=True, blank=True)  # noqa: DJ001 (NULL until decided)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_rule = models.CharField(
+        max_length=10, choices=DecisionRule.choices, default=DecisionRule.ALL
+    )
+    quorum = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How many approvals decide, for the quorum rule."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="gate_name_unique_in_project"),
+            models.CheckConstraint(
+                condition=Q(kind=GateKind.ROLLOUT_STAGE, rollout_percent__gte=1)
+                & Q(rollout_percent__lte=100)
+                | ~Q(kind=GateKind.ROLLOUT_STAGE) & Q(rollout_percent__isnull=True),
+                name="gate_rollout_percent_for_rollout_stages",
+                violation_error_message="A rollout stage moves 1–100% of traffic; "
+                "other gates have no percentage.",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    state=GateState.DECIDED, decision__isnull=False, decided_at__isnull=False
+                )
+                | ~Q(state=GateState.DECIDED) & Q(decision__isnull=True, decided_at__isnull=True),
+                name="gate_decision_iff_decided",
+                violation_error_message="A decided gate has a decision and its time; "
+                "an undecided one has neither.",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision_rule=DecisionRule.QUORUM, quorum__gte=1)
+                | ~Q(decision_rule=DecisionRule.QUORUM) & Q(quorum__isnull=True),
+                name="gate_quorum_for_quorum_rule",
+                violation_error_message="The quorum rule needs a quorum of at least 1; "
+                "other rules take none.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.code}: {self.name}"
+
+    def clean(self) -> None:
+        if self.phase_id and self.project_id and self.phase.project_id != self.project_id:
+            raise ValidationError({"phase": "The phase must belong to the gate's project."})
+
+
+class CriterionKind(models.TextChoices):
+    KPI = "kpi", "Judged on a KPI"
+    CHECKLIST = "checklist", "A phase's checklist is complete"
+    MANUAL = "manual", "Attested by a person"
+
+
+class GateCriterion(models.Model):
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="criteria")
+    order = models.PositiveIntegerField(default=1)
+    text = models.CharField(max_length=500)
+    kind = models.CharField(max_length=20, choices=CriterionKind.choices)
+    critical = models.BooleanField(
+        default=True, help_text="A failing critical criterion means NO-GO."
+    )
+    kpi = models.ForeignKey(
+        KPI, on_delete=models.PROTECT, null=True, blank=True, related_name="gate_criteria"
+    )
+    comparator = models.CharField(max_length=10, choices=Comparator.choices, null=True, blank=True)  # noqa: DJ001
+    threshold = models.FloatField(null=True, blank=True)
+    threshold_high = models.FloatField(null=True, blank=True)
+    phase = models.ForeignKey(
+        Phase, on_delete=models.CASCADE, null=True, blank=True, related_name="gate_criteria"
+    )
+
+    class Meta:
+        verbose_name_plural = "gate criteria"
+        ordering = ["gate", "order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=CriterionKind.KPI, kpi__isnull=False, comparator__isnull=False)
+                | ~Q(kind=CriterionKind.KPI) & Q(kpi__isnull=True, comparator__isnull=True),
+                name="gate_criterion_kpi_bound_has_kpi_and_condition",
+                violation_error_message="A KPI-bound criterion names its KPI and condition; "
+                "other kinds have neither.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=CriterionKind.CHECKLIST, phase__isnull=False)
+                | ~Q(kind=CriterionKind.CHECKLIST) & Q(phase__isnull=True),
+                name="gate_criterion_checklist_has_phase",
+                violation_error_message="A checklist criterion names the phase whose checklist "
+                "must be complete.",
+            ),
+            *comparator_constraints("gate_criterion", "comparator", "threshold", "threshold_high"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def clean(self) -> None:
+        gate_project = self.gate.project_id if self.gate_id else None
+        if self.kpi_id and gate_project and self.kpi.project_id != gate_project:
+            raise ValidationError({"kpi": "The KPI must belong to the gate's project."})
+        if self.phase_id and gate_project and self.phase.project_id != gate_project:
+            raise ValidationError({"phase": "The phase must belong to the gate's project."})
+
+
+class GateApprover(models.Model):
+    """A required approver of a gate: a named user, or anyone holding a role on the project."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="approvers")
+    title = models.CharField(
+        max_length=100, blank=True, help_text="What the plan calls this approver, e.g. 'DBA'."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gate_approver_slots",
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+
+    class Meta:
+        ordering = ["gate", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(role=""),
+                name="gate_approver_names_user_or_role",
+                violation_error_message="Name the approver: a user, a role, or both.",
+            ),
+            models.UniqueConstraint(
+                fields=["gate", "user"],
+                condition=Q(user__isnull=False),
+                name="gate_approver_user_once_per_gate",
+                violation_error_message="This user is already a required approver of the gate.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.user.get_full_name() or self.user.username if self.user else ""
+        role = f"any {self.get_role_display().lower()}" if self.role else ""
+        label = " / ".join(part for part in (who, role) if part)
+        return f"{self.title} ({label})" if self.title else label
+
+
+class SignOffDecision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    APPROVE_WITH_CONDITIONS = "approve_with_conditions", "Approve with conditions"
+
+
+class SignOff(models.Model):
+    """An approver's signature on a gate, bound to a hash of what was signed. Append-only."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.PROTECT, related_name="signoffs")
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signoffs"
+    )
+    decision = models.CharField(max_length=30, choices=SignOffDecision.choices)
+    conditions = models.TextField(blank=True)
+    comment = models.TextField(blank=True)
+    signed_at = models.DateTimeField()
+    content_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the canonical snapshot of the gate that was signed."
+    )
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    invalidated_reason = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "sign-off"
+        ordering = ["gate", "signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gate", "signer"],
+                condition=Q(invalidated_at__isnull=True),
+                name="signoff_one_valid_per_approver_and_gate",
+                violation_error_message="This approver has already signed the gate.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision=SignOffDecision.APPROVE_WITH_CONDITIONS) | ~Q(conditions=""),
+                name="signoff_conditions_required_for_conditional_approval",
+                violation_error_message="Approving with conditions requires the conditions.",
+            ),
+            models.CheckConstraint(
+                condition=Q(content_hash__regex=r"^[0-9a-f]{64}$"),
+                name="signoff_hash_is_sha256_hex",
+            ),
+            models.CheckConstraint(
+                condition=Q(invalidated_at__isnull=True, invalidated_reason="")
+                | Q(invalidated_at__isnull=False) & ~Q(invalidated_reason=""),
+                name="signoff_invalidation_has_reason",
+                violation_error_message="An invalidated signature says when and why.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signer} — {self.get_decision_display()} on {self.gate}"

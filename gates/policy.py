@@ -1,0 +1,36 @@
+"""Who may see, set up and sign a gate.
+
+Members see a project's gates; managers set them up; only a required approver signs: a user
+named on the gate, or a member holding the role the gate asks for.
+"""
+
+from django.db.models import Q, QuerySet
+
+from gates.models import Gate, GateApprover, GateState
+from projects import policy as project_policy
+from projects.policy import Action, User
+
+
+def can_view_gate(user: User, gate: Gate) -> bool:
+    return project_policy.can(user, gate.project, Action.VIEW)
+
+
+def can_manage_gate(user: User, gate: Gate) -> bool:
+    return project_policy.can(user, gate.project, Action.MANAGE)
+
+
+def is_required_approver(user: User, gate: Gate) -> bool:
+    if not can_view_gate(user, gate):
+        return False
+    roles = project_policy.project_roles(user, gate.project)
+    return GateApprover.objects.filter(
+        Q(user_id=user.pk) | Q(role__in=roles, user__isnull=True), gate=gate
+    ).exists()
+
+
+def can_sign_gate(user: User, gate: Gate) -> bool:
+    return gate.state == GateState.OPEN and is_required_approver(user, gate)
+
+
+def visible_gates(user: User) -> QuerySet[Gate]:
+    return Gate.objects.filter(project__in=project_policy.visible_projects(user))

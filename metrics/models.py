@@ -1,0 +1,229 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from metrics.source_config import validate_source_config
+from projects.models import Phase, Project
+
+
+class Comparator(models.TextChoices):
+    LT = "lt", "<"
+    LTE = "lte", "≤"
+    GT = "gt", ">"
+    GTE = "gte", "≥"
+    EQ = "eq", "="
+    BETWEEN = "between", "between"
+
+
+def comparator_constraints(prefix: str, comparator: str, low: str, high: str) -> list:
+    """Database rules for a comparator with its bound(s): 'between' needs low < high."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{comparator: Comparator.BETWEEN, f"{low}__isnull": False})
+            & Q(**{f"{high}__gt": models.F(low)})
+            | ~Q(**{comparator: Comparator.BETWEEN}) & Q(**{f"{high}__isnull": True}),
+            name=f"{prefix}_between_has_ordered_bounds",
+            violation_error_message="'Between' needs a lower and a higher bound, low < high; "
+            "other comparators take one value.",
+        ),
+        models.CheckConstraint(
+            condition=Q(**{f"{comparator}__isnull": True, f"{low}__isnull": True})
+            | Q(**{f"{comparator}__isnull": False, f"{low}__isnull": False}),
+            name=f"{prefix}_comparator_has_value",
+            violation_error_message="A comparator needs a value, and a value a comparator.",
+        ),
+    ]
+
+
+class KPIKind(models.TextChoices):
+    LEADING = "leading", "Leading indicator"
+    LAGGING = "lagging", "Lagging indicator"
+    COUNTER = "counter", "Counter-metric"
+
+
+class KPICategory(models.TextChoices):
+    TECHNICAL = "technical", "Technical"
+    BUSINESS = "business", "Business"
+    PROJECT = "project", "Project"
+
+
+class KPI(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="kpis")
+    phase = models.ForeignKey(
+        Phase, on_delete=models.SET_NULL, null=True, blank=True, related_name="kpis"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=KPIKind.choices, default=KPIKind.LAGGING)
+    category = models.CharField(
+        max_length=20, choices=KPICategory.choices, default=KPICategory.TECHNICAL
+    )
+    unit = models.CharField(max_length=30, blank=True, help_text="e.g. ms, %, req/s, USD/month")
+    baseline_value = models.FloatField(null=True, blank=True)
+    baseline_text = models.CharField(
+        max_length=200, blank=True, help_text="The baseline as the plan states it, e.g. '~10-15 s'."
+    )
+    comparator = models.CharField(max_length=10, choices=Comparator.choices, null=True, blank=True)  # noqa: DJ001
+    target_value = models.FloatField(null=True, blank=True)
+    target_value_high = models.FloatField(
+        null=True, blank=True, help_text="Upper bound, for 'between' only."
+    )
+    warning_value = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Past this value (but still on target) the KPI shows a warning.",
+    )
+    target_text = models.CharField(
+        max_length=300, blank=True, help_text="The target as the plan states it."
+    )
+    method = models.TextField("measurement method", blank=True)
+    cadence = models.DurationField(
+        default=timedelta(days=1), help_text="How often a new value is expected."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_kpis",
+    )
+    owner_title = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "KPI"
+        verbose_name_plural = "KPIs"
+        ordering = ["project", "kind", "category", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="kpi_name_unique_in_project"),
+            models.CheckConstraint(
+                condition=Q(cadence__gt=timedelta(0)),
+                name="kpi_cadence_positive",
+                violation_error_message="The cadence must be longer than zero.",
+            ),
+            *comparator_constraints("kpi", "comparator", "target_value", "target_value_high"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.phase_id and self.project_id and self.phase.project_id != self.project_id:
+            raise ValidationError({"phase": "The phase must belong to the KPI's project."})
+
+    @property
+    def target_display(self) -> str:
+        if self.comparator is None:
+            return self.target_text or "—"
+        unit = f" {self.unit}" if self.unit else ""
+        if self.comparator == Comparator.BETWEEN:
+            return f"{self.target_value:g}–{self.target_value_high:g}{unit}"
+        return f"{Comparator(self.comparator).label} {self.target_value:g}{unit}"
+
+
+class SourceKind(models.TextChoices):
+    PROMETHEUS = "prometheus", "Prometheus query"
+    HTTP_JSON = "http_json", "HTTP JSON endpoint"
+    HTTP_PROBE = "http_probe", "Synthetic HTTP probe"
+    SQL = "sql", "SQL query"
+    DERIVED = "derived", "Derived from other KPIs"
+    MANUAL = "manual", "Manual entry"
+
+
+class SourceHealth(models.TextChoices):
+    UNKNOWN = "unknown", "Not yet collected"
+    OK = "ok", "Collecting"
+    FAILING = "failing", "Failing"
+
+
+class MetricSource(models.Model):
+    """Where a KPI's numbers come from, and how collection of them is going."""
+
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    config = models.JSONField(default=dict, blank=True)
+    secret = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Credential for the source (token or database URL); never shown again.",
+    )
+    interval = models.DurationField(default=timedelta(minutes=5))
+    is_active = models.BooleanField(default=True)
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    health = models.CharField(
+        max_length=20, choices=SourceHealth.choices, default=SourceHealth.UNKNOWN
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kpi", "-is_active", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi"],
+                condition=Q(is_active=True),
+                name="metric_source_one_active_per_kpi",
+                violation_error_message="This KPI already has an active source.",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval__gte=timedelta(seconds=10)),
+                name="metric_source_interval_at_least_10s",
+                violation_error_message="Collect at most every 10 seconds.",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["prometheus", "http_json", "http_probe", "sql", "derived", "manual"]
+                ),
+                name="metric_source_kind_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["is_active", "next_due_at"], name="metric_source_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.kpi}"
+
+    def clean(self) -> None:
+        if self.kind:
+            validate_source_config(self.kind, self.config)
+
+
+class Measurement(models.Model):
+    """One value of a KPI at one moment: append-only."""
+
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="measurements")
+    at = models.DateTimeField()
+    value = models.FloatField()
+    source = models.ForeignKey(
+        MetricSource,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="measurements",
+        help_text="Empty for a value entered by hand.",
+    )
+    partial = models.BooleanField(
+        default=False, help_text="The source answered with warnings; the value may be incomplete."
+    )
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kpi", "at"]
+        get_latest_by = "at"
+        constraints = [
+            # Also the index for time-range reads of one KPI.
+            models.UniqueConstraint(fields=["kpi", "at"], name="measurement_one_per_kpi_and_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi} = {self.value:g} at {self.at:%Y-%m-%d %H:%M}"
