@@ -1,0 +1,110 @@
+from django.contrib import admin
+
+from gates.models import Gate, GateApprover, GateCriterion, SignOff
+from projects.admin import ProjectScopedAdmin, ProjectScopedInline
+from projects.policy import Action
+
+
+class GateCriterionInline(ProjectScopedInline, admin.TabularInline):
+    model = GateCriterion
+    edit_action = Action.MANAGE
+    fields = ["order", "text", "kind", "critical", "kpi", "comparator", "threshold", "phase"]
+    extra = 0
+
+
+class GateApproverInline(ProjectScopedInline, admin.TabularInline):
+    model = GateApprover
+    edit_action = Action.MANAGE
+    fields = ["title", "user", "role"]
+    extra = 0
+
+
+class SignOffInline(admin.TabularInline):
+    model = SignOff
+    fields = ["signer", "decision", "conditions", "signed_at", "invalidated_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True  # the parent gate's admin has checked the user may view it
+
+
+@admin.register(Gate)
+class GateAdmin(ProjectScopedAdmin):
+    edit_action = Action.MANAGE
+    list_display = [
+        "name",
+        "project",
+        "order",
+        "kind",
+        "rollout_percent",
+        "phase",
+        "due_date",
+        "state",
+        "decision",
+        "decision_rule",
+    ]
+    list_filter = ["state", "kind", "decision", "project"]
+    search_fields = ["name", "description", "timing", "project__code"]
+    list_select_related = ["project", "phase"]
+    inlines = [GateCriterionInline, GateApproverInline, SignOffInline]
+    readonly_fields = ["state", "decision", "decided_at"]
+    fieldsets = [
+        (None, {"fields": ["project", "phase", "order", "name", "description"]}),
+        ("Kind", {"fields": ["kind", "rollout_percent", "timing", "due_date"]}),
+        ("Decision", {"fields": ["decision_rule", "quorum", "state", "decision", "decided_at"]}),
+    ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "phase":
+            field.queryset = field.queryset.select_related("project")
+        return field
+
+
+@admin.register(GateCriterion)
+class GateCriterionAdmin(ProjectScopedAdmin):
+    project_path = "gate__project"
+    edit_action = Action.MANAGE
+    list_display = ["text", "gate", "kind", "critical", "kpi", "comparator", "threshold"]
+    list_filter = ["kind", "critical", "gate__project"]
+    search_fields = ["text", "gate__name"]
+    list_select_related = ["gate__project", "kpi"]
+
+
+@admin.register(GateApprover)
+class GateApproverAdmin(ProjectScopedAdmin):
+    project_path = "gate__project"
+    edit_action = Action.MANAGE
+    list_display = ["gate", "title", "user", "role"]
+    list_filter = ["role", "gate__project"]
+    search_fields = ["title", "gate__name", "user__username"]
+    list_select_related = ["gate__project", "user"]
+
+
+@admin.register(SignOff)
+class SignOffAdmin(ProjectScopedAdmin):
+    """Signatures are append-only and written by the signing service: read-only here."""
+
+    project_path = "gate__project"
+    list_display = ["gate", "signer", "decision", "signed_at", "invalidated_at"]
+    list_filter = ["decision", "gate__project"]
+    search_fields = ["gate__name", "signer__username", "comment", "conditions"]
+    list_select_related = ["gate__project", "signer"]
+    date_hierarchy = "signed_at"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,11 @@
+"""Background tasks of the projects app."""
+
+from celery import shared_task
+
+from projects import services
+
+
+@shared_task
+def worker_heartbeat() -> None:
+    """Record that a worker is alive and the scheduler is sending it work."""
+    services.worker_heartbeat_record()
