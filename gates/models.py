@@ -64,8 +64,8 @@ class Gate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="gate_name_unique_in_project"),
             models.CheckConstraint(
-                condition=Q(kind=GateKind.ROLLOUT_STAGE, rollout_percent__gte=1)
-                & Q(rollout_percent__lte=100)
+                condition=Q(kind=GateKind.ROLLOUT_STAGE, rollout_percent__isnull=False)
+                & Q(rollout_percent__gte=1, rollout_percent__lte=100)
                 | ~Q(kind=GateKind.ROLLOUT_STAGE) & Q(rollout_percent__isnull=True),
                 name="gate_rollout_percent_for_rollout_stages",
                 violation_error_message="A rollout stage moves 1–100% of traffic; "
@@ -81,7 +81,7 @@ class Gate(models.Model):
                 "an undecided one has neither.",
             ),
             models.CheckConstraint(
-                condition=Q(decision_rule=DecisionRule.QUORUM, quorum__gte=1)
+                condition=Q(decision_rule=DecisionRule.QUORUM, quorum__isnull=False, quorum__gte=1)
                 | ~Q(decision_rule=DecisionRule.QUORUM) & Q(quorum__isnull=True),
                 name="gate_quorum_for_quorum_rule",
                 violation_error_message="The quorum rule needs a quorum of at least 1; "

@@ -19,11 +19,14 @@ class Comparator(models.TextChoices):
 
 
 def comparator_constraints(prefix: str, comparator: str, low: str, high: str) -> list:
-    """Database rules for a comparator with its bound(s): 'between' needs low < high."""
+    """Database rules for a comparator with its bound(s): 'between' needs low < high.
+
+    Every disjunct tests for NULL explicitly: a CHECK whose condition is NULL passes.
+    """
     return [
         models.CheckConstraint(
             condition=Q(**{comparator: Comparator.BETWEEN, f"{low}__isnull": False})
-            & Q(**{f"{high}__gt": models.F(low)})
+            & Q(**{f"{high}__isnull": False, f"{high}__gt": models.F(low)})
             | ~Q(**{comparator: Comparator.BETWEEN}) & Q(**{f"{high}__isnull": True}),
             name=f"{prefix}_between_has_ordered_bounds",
             violation_error_message="'Between' needs a lower and a higher bound, low < high; "

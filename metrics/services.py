@@ -25,7 +25,8 @@ def measurement_record(
     measurement = Measurement(
         kpi=kpi, at=at, value=value, source=source, recorded_by=by, note=note, partial=partial
     )
-    measurement.full_clean(validate_unique=False)
+    # Uniqueness is left to the database, which settles two writers racing for one moment.
+    measurement.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             measurement.save()

@@ -91,4 +91,7 @@ def validate_source_config(kind: str, config: Any) -> None:
     """Raise ValidationError with a message a person can act on if `config` does not fit `kind`."""
     if not isinstance(config, dict):
         raise ValidationError({"config": "The configuration must be a JSON object."})
-    VALIDATORS[kind](config)
+    validator = VALIDATORS.get(kind)
+    if validator is None:
+        raise ValidationError({"kind": f"Unknown source kind '{kind}'."})
+    validator(config)

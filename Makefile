@@ -1,0 +1,45 @@
+# Waymark: `make run` starts the portal with demo data, `make test` runs the suite.
+# Nothing else needs installing: uv is bootstrapped into .tools/ and the locked dependencies
+# into .venv/. Without DATABASE_URL / CELERY_BROKER_URL, SQLite and a filesystem broker under
+# var/ are used.
+
+UV_VERSION := 0.9.30
+PYTHON_FOR_TOOLS ?= $(shell command -v python3.11 || command -v python3)
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+# Local runs and tests use development settings; production sets DEBUG=0 and real secrets.
+export DEBUG ?= 1
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test lint bench install clean
+
+$(UV):
+	$(PYTHON_FOR_TOOLS) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python "$(PYTHON_FOR_TOOLS)"
+	touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo --reset-passwords
+	@echo "Waymark is starting on http://127.0.0.1:$${WAYMARK_PORT:-8000}/ (web, worker and scheduler); Ctrl-C stops all three."
+	$(VENV)/bin/honcho --procfile Procfile.dev start
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache
