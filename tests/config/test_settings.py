@@ -1,0 +1,115 @@
+"""Settings come from the environment and refuse an unsafe production configuration."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k" * 20 + "9f$Qz!x@2Lr#8Vm%4Tn^6Wp&1Ys*3Bd(5Hc)7Jg"
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "session_secure": settings.SESSION_COOKIE_SECURE,
+    "csrf_secure": settings.CSRF_COOKIE_SECURE,
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "hsts": settings.SECURE_HSTS_SECONDS,
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "db_name": str(settings.DATABASES["default"]["NAME"]),
+    "broker": settings.CELERY_BROKER_URL,
+    "email_host": settings.EMAIL_HOST,
+    "email_port": settings.EMAIL_PORT,
+    "email_tls": settings.EMAIL_USE_TLS,
+}))
+"""
+
+
+def load_settings(tmp_path, **env):
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"}
+    }
+    environment.update(DJANGO_SETTINGS_MODULE="config.settings", WAYMARK_VAR_DIR=str(tmp_path))
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({}, "SECRET_KEY is not set"),
+        (
+            {"SECRET_KEY": "waymark-development-only-secret-key-never-use-in-production"},
+            "SECRET_KEY is the development key",
+        ),
+        ({"SECRET_KEY": "django-insecure-" + "x" * 50}, "SECRET_KEY is the development key"),
+        ({"SECRET_KEY": "short"}, "too short"),
+        ({"SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS is empty"),
+        ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "*"}, "not '*'"),
+    ],
+)
+def test_production_settings_refuse_to_start_unsafely(tmp_path, env, complaint):
+    result = load_settings(tmp_path, DEBUG="0", **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_production_settings_are_secure_when_configured(tmp_path):
+    result = load_settings(
+        tmp_path,
+        DEBUG="0",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="waymark.example.com",
+        EMAIL_URL="smtp+tls://mailer:pw@smtp.example.com:587",
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["debug"] is False
+    assert loaded["session_secure"] and loaded["csrf_secure"] and loaded["ssl_redirect"]
+    assert loaded["hsts"] >= 31_536_000
+    assert (loaded["email_host"], loaded["email_port"], loaded["email_tls"]) == (
+        "smtp.example.com",
+        587,
+        True,
+    )
+
+
+def test_defaults_are_embedded_sqlite_and_a_filesystem_broker_under_var(tmp_path):
+    result = load_settings(tmp_path, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["engine"] == "django.db.backends.sqlite3"
+    assert loaded["db_name"] == str(tmp_path / "waymark.sqlite3")
+    assert loaded["broker"] == "filesystem://"
+    assert (tmp_path / "celery-broker" / "queue").is_dir()
+
+
+def test_database_and_broker_come_from_the_environment(tmp_path):
+    result = load_settings(
+        tmp_path,
+        DEBUG="1",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/waymark",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["engine"] == "django.db.backends.postgresql"
+    assert loaded["db_name"] == "waymark"
+    assert loaded["broker"] == "redis://127.0.0.1:6379/0"

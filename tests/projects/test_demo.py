@@ -1,0 +1,138 @@
+"""The demo programme: the plans' real content, loaded once however often the command runs."""
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from gates.models import Gate
+from metrics.models import KPI
+from projects.demo.loader import demo_load
+from projects.models import ChecklistItem, Phase, Project
+from risks.models import Risk
+
+pytestmark = pytest.mark.django_db
+
+DOMAIN_APPS = ("projects", "risks", "metrics", "gates", "auth")
+
+
+def row_counts():
+    return {
+        model._meta.label: model.objects.count()
+        for app in DOMAIN_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+def test_load_demo_prints_a_working_password_for_every_demo_login():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    lines = {line.split()[0]: line.split()[1] for line in out.getvalue().splitlines()[3:]}
+    assert set(lines) >= {"pm", "approver", "exec", "admin", "contributor", "viewer"}
+    for username, password in lines.items():
+        assert authenticate(username=username, password=password), username
+
+
+def test_loading_twice_creates_nothing_the_second_time():
+    call_command("load_demo", stdout=StringIO())
+    before = row_counts()
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert row_counts() == before
+    assert "nothing to create" in out.getvalue()
+
+
+def test_reloading_keeps_what_users_changed_and_restores_what_they_deleted():
+    demo_load(today=date(2026, 11, 23))
+    project = Project.objects.get(code="AAD")
+    project.name = "AAD (renamed by its PM)"
+    project.save()
+    Risk.objects.filter(project=project, key="R3").delete()
+    demo_load(today=date(2027, 3, 1))
+    project.refresh_from_db()
+    assert project.name == "AAD (renamed by its PM)"
+    assert project.baseline_start == date(2026, 10, 26)  # the first load's calendar stays
+    assert Risk.objects.filter(project=project, key="R3").exists()
+
+
+def test_reset_passwords_changes_every_demo_password():
+    first = demo_load().passwords
+    second = demo_load(reset_passwords=True).passwords
+    assert set(first) == set(second)
+    assert all(first[name] != second[name] for name in first)
+
+
+def test_the_aad_plan_is_there_in_full():
+    demo_load(today=date(2026, 11, 23))
+    aad = Project.objects.get(code="AAD")
+    assert aad.manager_name == "Nguyen Thanh Phuong"
+    assert aad.target_delivery < aad.forecast_end  # three weeks behind
+    assert (aad.forecast_end - aad.target_delivery).days == 21
+    phases = list(aad.phases.order_by("order"))
+    assert [phase.name for phase in phases] == [
+        "Foundation and Optimization",
+        "Microservice Development and Integration",
+        "QA, Deployment, and Monitoring",
+    ]
+    assert phases[0].resource_needs == "2 backend developers, 1 DevOps engineer"
+    assert "Reduce query time by 50%" in phases[0].success_criteria
+    deliverables = ChecklistItem.objects.filter(phase__project=aad, kind="deliverable")
+    assert set(deliverables.values_list("title", flat=True)) >= {
+        "Redis cache setup",
+        "Query optimization scripts",
+        "Benchmark report",
+        "Analytics microservice (v1)",
+        "Data pipeline integration",
+        "API contracts",
+        "Full system testing",
+        "Monitoring dashboards",
+        "Production release",
+    }
+    risks = {risk.title: (risk.likelihood, risk.impact) for risk in aad.risks.all()}
+    assert risks["Microservice latency issues"] == (3, 4)  # medium probability, high impact
+    assert risks["Integration bugs with existing frontend"] == (4, 3)
+    assert risks["Resource availability conflicts"] == (3, 3)
+    categories = set(KPI.objects.filter(project=aad).values_list("category", flat=True))
+    assert categories == {"technical", "business", "project"}
+    response_time = KPI.objects.get(project=aad, name="Average dashboard response time")
+    assert response_time.target_display == "< 2 s"
+    gates = Gate.objects.filter(project=aad)
+    assert gates.filter(kind="go_no_go").count() == 1
+    assert gates.filter(kind="phase_exit").count() == 3
+    go_no_go = gates.get(kind="go_no_go")
+    assert go_no_go.criteria.filter(kind="kpi", critical=True).exists()
+
+
+def test_the_other_plans_are_there_too():
+    demo_load(today=date(2026, 11, 23))
+    provider_api = Project.objects.get(code="PROVIDER-API")
+    assert provider_api.risks.count() == 12
+    assert provider_api.risks.get(key="R5").impact == 5  # critical
+    assert KPI.objects.filter(project=provider_api, kind="counter").count() == 5
+    assert KPI.objects.filter(project=provider_api, kind="leading").count() == 7
+    assert KPI.objects.filter(project=provider_api, kind="lagging").count() == 9
+    rollout = Gate.objects.filter(project=provider_api, kind="rollout_stage").order_by("order")
+    assert [gate.rollout_percent for gate in rollout] == [5, 25, 50, 100]
+    sprint = Project.objects.get(code="SPRINT-8")
+    assert Gate.objects.filter(project=sprint).count() == 15
+    assert Phase.objects.filter(project=sprint).count() == 4
+
+
+def test_demo_users_hold_one_role_each():
+    from projects import policy
+    from projects.policy import Action
+
+    demo_load()
+    from django.contrib.auth import get_user_model
+
+    users = {user.username: user for user in get_user_model().objects.all()}
+    aad = Project.objects.get(code="AAD")
+    assert policy.can(users["pm"], aad, Action.MANAGE)
+    assert policy.can(users["approver"], aad, Action.SIGN)
+    assert policy.allowed_actions(users["exec"], aad) == {Action.VIEW}
+    assert policy.allowed_actions(users["viewer"], aad) == {Action.VIEW}
+    assert not policy.can(users["contributor"], aad, Action.VIEW)
+    assert users["admin"].is_superuser

@@ -1,0 +1,218 @@
+"""The admin: every model has a usable page, and every page goes through the policies."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from gates.models import Gate
+from metrics.models import MetricSource
+from risks.models import Risk
+from tests.factories import (
+    ChecklistItemFactory,
+    GateApproverFactory,
+    GateCriterionFactory,
+    GateFactory,
+    KPIFactory,
+    MeasurementFactory,
+    MetricSourceFactory,
+    PhaseFactory,
+    RiskFactory,
+    SignOffFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def one_of_everything(project_a, alice):
+    phase = PhaseFactory(project=project_a, order=1)
+    ChecklistItemFactory(phase=phase)
+    risk = RiskFactory(project=project_a)
+    from risks import services
+
+    services.risk_update(risk=risk, by=alice, likelihood=2)
+    kpi = KPIFactory(project=project_a, phase=phase)
+    MeasurementFactory(kpi=kpi, source=MetricSourceFactory(kpi=kpi))
+    gate = GateFactory(project=project_a, phase=phase)
+    GateCriterionFactory(gate=gate)
+    GateApproverFactory(gate=gate)
+    SignOffFactory(gate=gate)
+    return project_a
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def test_every_model_of_the_portal_is_in_the_admin():
+    registered = {model._meta.label for model in admin.site._registry}
+    for app in ("projects", "risks", "metrics", "gates"):
+        from django.apps import apps
+
+        for model in apps.get_app_config(app).get_models():
+            assert model._meta.label in registered, model._meta.label
+
+
+@pytest.mark.parametrize(
+    "model", [m for m in admin.site._registry if m._meta.app_label != "auth"], ids=str
+)
+def test_admin_pages_render_for_every_model(model, client, superuser, one_of_everything):
+    client.force_login(superuser)
+    model_admin = admin.site._registry[model]
+    changelist = client.get(admin_url(model, "changelist"))
+    assert changelist.status_code == 200
+    search = client.get(admin_url(model, "changelist"), {"q": "a"})
+    assert search.status_code == 200
+    obj = model_admin.get_queryset(changelist.wsgi_request).first()
+    assert obj is not None, f"no {model.__name__} to show"
+    assert client.get(admin_url(model, "change", obj.pk)).status_code == 200
+    add = client.get(admin_url(model, "add"))
+    assert add.status_code == (200 if model_admin.has_add_permission(add.wsgi_request) else 403)
+
+
+def test_a_manager_sees_only_rows_of_their_own_projects(client, alice, oscar, project_b):
+    mine = RiskFactory(project=alice.memberships.get().project, title="Mine to see")
+    theirs = RiskFactory(project=project_b, title="Not mine")
+    client.force_login(alice)
+    page = client.get(admin_url(Risk, "changelist")).content.decode()
+    assert "Mine to see" in page and "Not mine" not in page
+    assert client.get(admin_url(Risk, "change", mine.pk)).status_code == 200
+    response = client.get(admin_url(Risk, "change", theirs.pk))
+    assert response.status_code == 302  # "doesn't exist", as for a missing row
+
+
+def test_a_contributor_may_edit_risks_but_only_view_gates(client, bob, project_a):
+    risk = RiskFactory(project=project_a)
+    gate = GateFactory(project=project_a, name="Cutover")
+    client.force_login(bob)
+    assert 'name="_save"' in client.get(admin_url(Risk, "change", risk.pk)).content.decode()
+    page = client.get(admin_url(Gate, "change", gate.pk))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    response = client.post(admin_url(Gate, "change", gate.pk), {"name": "Renamed"})
+    assert response.status_code == 403
+    gate.refresh_from_db()
+    assert gate.name == "Cutover"
+
+
+def test_a_crafted_post_cannot_add_a_risk_to_someone_elses_project(client, oscar, project_a):
+    client.force_login(oscar)
+    response = client.post(
+        admin_url(Risk, "add"),
+        {
+            "project": project_a.pk,
+            "key": "R99",
+            "title": "Planted",
+            "category": "technical",
+            "likelihood": 3,
+            "impact": 3,
+            "status": "open",
+        },
+    )
+    assert response.status_code == 200  # the form comes back with an error
+    assert "Select a valid choice" in response.content.decode()
+    assert not Risk.objects.filter(key="R99").exists()
+
+
+def test_editing_a_risk_in_the_admin_records_the_assessment_and_why(client, alice, project_a):
+    risk = RiskFactory(project=project_a, key="R2", title="Slow queries", likelihood=4, impact=4)
+    client.force_login(alice)
+    response = client.post(
+        admin_url(Risk, "change", risk.pk),
+        {
+            "project": project_a.pk,
+            "key": "R2",
+            "title": "Slow queries",
+            "category": "technical",
+            "likelihood": 2,
+            "impact": 4,
+            "status": "mitigating",
+            "assessment_reason": "Indices added after EXPLAIN ANALYZE",
+            "assessments-TOTAL_FORMS": 0,
+            "assessments-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    latest = risk.assessments.latest()
+    assert (latest.likelihood, latest.status, latest.assessed_by) == (2, "mitigating", alice)
+    assert latest.reason == "Indices added after EXPLAIN ANALYZE"
+
+
+def test_ticking_an_item_in_the_admin_records_who_and_when(client, bob, project_a):
+    from projects.models import ChecklistItem
+
+    item = ChecklistItemFactory(phase=PhaseFactory(project=project_a, order=1), title="Backfill")
+    client.force_login(bob)
+    response = client.post(
+        admin_url(ChecklistItem, "change", item.pk),
+        {"phase": item.phase.pk, "order": 1, "kind": "task", "title": "Backfill", "done": "on"},
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.done and item.done_by == bob and item.done_at <= timezone.now()
+
+
+def test_a_sources_secret_is_never_sent_back_and_kept_when_left_empty(client, alice, project_a):
+    source = MetricSourceFactory(
+        kpi=KPIFactory(project=project_a), kind="manual", secret="s3cr3t-token"
+    )
+    client.force_login(alice)
+    page = client.get(admin_url(MetricSource, "change", source.pk)).content.decode()
+    assert "s3cr3t-token" not in page
+    response = client.post(
+        admin_url(MetricSource, "change", source.pk),
+        {
+            "kpi": source.kpi.pk,
+            "kind": "manual",
+            "config": "{}",
+            "secret": "",
+            "interval": "00:05:00",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.secret == "s3cr3t-token"
+
+
+def test_a_malformed_source_config_comes_back_as_a_form_error(client, alice, project_a):
+    source = MetricSourceFactory(kpi=KPIFactory(project=project_a), kind="manual")
+    client.force_login(alice)
+    response = client.post(
+        admin_url(MetricSource, "change", source.pk),
+        {
+            "kpi": source.kpi.pk,
+            "kind": "prometheus",
+            "config": '{"query": "up"}',
+            "interval": "00:05:00",
+        },
+    )
+    assert response.status_code == 200
+    assert "&#x27;url&#x27; is required" in response.content.decode()
+    source.refresh_from_db()
+    assert source.kind == "manual"
+
+
+def test_non_staff_members_are_kept_out_of_the_admin(client, victor):
+    client.force_login(victor)
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_append_only_records_cannot_be_changed_or_deleted(client, superuser, one_of_everything):
+    from gates.models import SignOff
+    from metrics.models import Measurement
+    from risks.models import RiskAssessment
+
+    client.force_login(superuser)
+    for model in (SignOff, Measurement, RiskAssessment):
+        obj = model.objects.first()
+        page = client.get(admin_url(model, "change", obj.pk)).content.decode()
+        assert 'name="_save"' not in page
+        assert client.post(admin_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+        assert model.objects.filter(pk=obj.pk).exists()
+
+
+def test_a_manager_may_not_create_users_or_programmes(client, alice):
+    client.force_login(alice)
+    assert client.get(reverse("admin:auth_user_add")).status_code == 403
+    assert client.get(reverse("admin:projects_programme_add")).status_code == 403
