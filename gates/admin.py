@@ -53,7 +53,7 @@ class GateAdmin(ProjectScopedAdmin):
     ]
     list_filter = ["state", "kind", "decision", "project"]
     search_fields = ["name", "description", "timing", "project__code"]
-    list_select_related = ["project", "phase"]
+    list_select_related = ["project", "phase__project"]
     inlines = [GateCriterionInline, GateApproverInline, SignOffInline]
     readonly_fields = ["state", "decision", "decided_at"]
     fieldsets = [
@@ -61,12 +61,6 @@ class GateAdmin(ProjectScopedAdmin):
         ("Kind", {"fields": ["kind", "rollout_percent", "timing", "due_date"]}),
         ("Decision", {"fields": ["decision_rule", "quorum", "state", "decision", "decided_at"]}),
     ]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "phase":
-            field.queryset = field.queryset.select_related("project")
-        return field
 
 
 @admin.register(GateCriterion)

@@ -106,7 +106,7 @@ class MeasurementAdmin(ProjectScopedAdmin):
     list_display = ["kpi", "at", "value", "source", "partial", "recorded_by", "recorded_at"]
     list_filter = ["partial", "kpi__project", "kpi"]
     search_fields = ["kpi__name", "note"]
-    list_select_related = ["kpi__project", "source", "recorded_by"]
+    list_select_related = ["kpi__project", "source__kpi", "recorded_by"]
     date_hierarchy = "at"
     fields = ["kpi", "at", "value", "note"]
 

@@ -69,7 +69,8 @@ class ProjectScopedPermissions:
         if related is Project:
             field.queryset = field.queryset.filter(pk__in=editable)
         elif _has_field(related, "project"):
-            field.queryset = field.queryset.filter(project__in=editable)
+            # Their names show the project's code: fetch it with them.
+            field.queryset = field.queryset.filter(project__in=editable).select_related("project")
         elif _has_field(related, "kpi"):
             field.queryset = field.queryset.filter(kpi__project__in=editable)
         return field

@@ -2,11 +2,14 @@
 
 import pytest
 from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from gates.models import Gate
 from metrics.models import MetricSource
+from risks import services as risk_services
 from risks.models import Risk
 from tests.factories import (
     ChecklistItemFactory,
@@ -15,29 +18,36 @@ from tests.factories import (
     GateFactory,
     KPIFactory,
     MeasurementFactory,
+    MembershipFactory,
     MetricSourceFactory,
     PhaseFactory,
+    ProjectFactory,
     RiskFactory,
     SignOffFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 
+def populate(project, user):
+    """Give `project` one row of every model, and `user` a role on it."""
+    MembershipFactory(user=UserFactory(), project=project, role="viewer")
+    phase = PhaseFactory(project=project, order=1)
+    ChecklistItemFactory(phase=phase, owner=user)
+    risk = RiskFactory(project=project)
+    risk_services.risk_update(risk=risk, by=user, likelihood=2)
+    kpi = KPIFactory(project=project, phase=phase)
+    MeasurementFactory(kpi=kpi, source=MetricSourceFactory(kpi=kpi), recorded_by=user)
+    gate = GateFactory(project=project, phase=phase)
+    GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=1)
+    GateApproverFactory(gate=gate, user=user)
+    SignOffFactory(gate=gate, signer=user)
+
+
 @pytest.fixture
 def one_of_everything(project_a, alice):
-    phase = PhaseFactory(project=project_a, order=1)
-    ChecklistItemFactory(phase=phase)
-    risk = RiskFactory(project=project_a)
-    from risks import services
-
-    services.risk_update(risk=risk, by=alice, likelihood=2)
-    kpi = KPIFactory(project=project_a, phase=phase)
-    MeasurementFactory(kpi=kpi, source=MetricSourceFactory(kpi=kpi))
-    gate = GateFactory(project=project_a, phase=phase)
-    GateCriterionFactory(gate=gate)
-    GateApproverFactory(gate=gate)
-    SignOffFactory(gate=gate)
+    populate(project_a, alice)
     return project_a
 
 
@@ -69,6 +79,22 @@ def test_admin_pages_render_for_every_model(model, client, superuser, one_of_eve
     assert client.get(admin_url(model, "change", obj.pk)).status_code == 200
     add = client.get(admin_url(model, "add"))
     assert add.status_code == (200 if model_admin.has_add_permission(add.wsgi_request) else 403)
+
+
+@pytest.mark.parametrize(
+    "model", [m for m in admin.site._registry if m._meta.app_label != "auth"], ids=str
+)
+def test_admin_lists_issue_the_same_queries_for_one_row_or_many(
+    model, client, superuser, one_of_everything
+):
+    client.force_login(superuser)
+    with CaptureQueriesContext(connection) as one:
+        client.get(admin_url(model, "changelist"))
+    for _ in range(4):
+        populate(ProjectFactory(), UserFactory())
+    with CaptureQueriesContext(connection) as many:
+        client.get(admin_url(model, "changelist"))
+    assert len(many) == len(one), [query["sql"] for query in many]
 
 
 def test_a_manager_sees_only_rows_of_their_own_projects(client, alice, oscar, project_b):

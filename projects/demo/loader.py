@@ -36,7 +36,8 @@ PLANS = (aad.PLAN, provider_api.PLAN, sprint8.PLAN)
 
 # username: (first name, last name, title, staff, superuser, role on the programme)
 USERS = {
-    "pm": ("Phuong", "Nguyen Thanh", "Project Manager", True, False, Role.MANAGER),
+    # Family name first, as the plan writes it: Nguyen Thanh Phuong.
+    "pm": ("Nguyen Thanh", "Phuong", "Project Manager", True, False, Role.MANAGER),
     "contributor": ("Chris", "Lee", "Backend Engineer", True, False, None),
     "approver": ("Alex", "Morgan", "Engineering Manager", False, False, Role.APPROVER),
     "exec": ("Sam", "Whitfield", "CTO", False, False, Role.EXECUTIVE),
