@@ -1,7 +1,12 @@
 from django.contrib import admin
 
 from gates.models import Gate, GateApprover, GateCriterion, SignOff
-from projects.admin import ProjectScopedAdmin, ProjectScopedInline
+from projects.admin import (
+    ProjectScopedAdmin,
+    ProjectScopedInline,
+    RecordedByServicesAdmin,
+    RecordedByServicesInline,
+)
 from projects.policy import Action
 
 
@@ -19,21 +24,9 @@ class GateApproverInline(ProjectScopedInline, admin.TabularInline):
     extra = 0
 
 
-class SignOffInline(admin.TabularInline):
+class SignOffInline(RecordedByServicesInline):
     model = SignOff
     fields = ["signer", "decision", "conditions", "signed_at", "invalidated_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True  # the parent gate's admin has checked the user may view it
 
 
 @admin.register(Gate)
@@ -84,8 +77,8 @@ class GateApproverAdmin(ProjectScopedAdmin):
 
 
 @admin.register(SignOff)
-class SignOffAdmin(ProjectScopedAdmin):
-    """Signatures are append-only and written by the signing service: read-only here."""
+class SignOffAdmin(RecordedByServicesAdmin):
+    """Signatures are append-only: shown here, never added, changed or deleted."""
 
     project_path = "gate__project"
     list_display = ["gate", "signer", "decision", "signed_at", "invalidated_at"]
@@ -93,12 +86,3 @@ class SignOffAdmin(ProjectScopedAdmin):
     search_fields = ["gate__name", "signer__username", "comment", "conditions"]
     list_select_related = ["gate__project", "signer"]
     date_hierarchy = "signed_at"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -104,6 +104,38 @@ class ProjectScopedInline(ProjectScopedPermissions):
         return self.has_add_permission(request, obj)
 
 
+class RecordedByServicesAdmin(ProjectScopedAdmin):
+    """Append-only records (assessments, signatures) that only their services write."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RecordedByServicesInline(admin.TabularInline):
+    """The append-only records of the row the parent admin shows, read-only."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True  # the parent admin has checked that the user may view its row
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "updated_at"]

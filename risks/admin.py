@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from projects.admin import ProjectScopedAdmin
+from projects.admin import ProjectScopedAdmin, RecordedByServicesAdmin
 from risks import services
 from risks.models import Risk, RiskAssessment
 
@@ -98,7 +98,7 @@ class RiskAdmin(ProjectScopedAdmin):
 
 
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(ProjectScopedAdmin):
+class RiskAssessmentAdmin(RecordedByServicesAdmin):
     """The assessment history: read-only, written by the risk services."""
 
     project_path = "risk__project"
@@ -107,12 +107,3 @@ class RiskAssessmentAdmin(ProjectScopedAdmin):
     search_fields = ["risk__key", "risk__title", "reason"]
     list_select_related = ["risk__project", "assessed_by"]
     date_hierarchy = "assessed_at"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

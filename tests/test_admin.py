@@ -242,3 +242,47 @@ def test_a_manager_may_not_create_users_or_programmes(client, alice):
     client.force_login(alice)
     assert client.get(reverse("admin:auth_user_add")).status_code == 403
     assert client.get(reverse("admin:projects_programme_add")).status_code == 403
+
+
+def test_adding_a_risk_in_the_admin_records_its_first_assessment(client, alice, project_a):
+    client.force_login(alice)
+    response = client.post(
+        admin_url(Risk, "add"),
+        {
+            "project": project_a.pk,
+            "key": "R7",
+            "title": "Connection pool exhaustion",
+            "category": "technical",
+            "likelihood": 3,
+            "impact": 3,
+            "status": "open",
+            "assessment_reason": "Raised at the weekly review",
+            "assessments-TOTAL_FORMS": 0,
+            "assessments-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    risk = Risk.objects.get(project=project_a, key="R7")
+    (first,) = risk.assessments.all()
+    assert (first.assessed_by, first.reason) == (alice, "Raised at the weekly review")
+
+
+def test_a_duplicate_risk_key_is_a_form_error_not_a_crash(client, alice, project_a):
+    RiskFactory(project=project_a, key="R1")
+    client.force_login(alice)
+    response = client.post(
+        admin_url(Risk, "add"),
+        {
+            "project": project_a.pk,
+            "key": "R1",
+            "title": "Again",
+            "category": "technical",
+            "likelihood": 3,
+            "impact": 3,
+            "status": "open",
+            "assessments-TOTAL_FORMS": 0,
+            "assessments-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert Risk.objects.filter(project=project_a, key="R1").count() == 1
