@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
+    "simple_history",
     "projects",
     "risks",
     "metrics",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,6 +129,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Red / amber / green for schedule and budget: the one place the thresholds are set.
+# Schedule: days the forecast end lies past the baseline end. Budget: percent the forecast
+# at completion lies over the planned budget.
+VARIANCE_THRESHOLDS = {
+    "schedule_amber_days": env.int("SCHEDULE_AMBER_DAYS", default=1),
+    "schedule_red_days": env.int("SCHEDULE_RED_DAYS", default=14),
+    "budget_amber_percent": env.float("BUDGET_AMBER_PERCENT", default=5.0),
+    "budget_red_percent": env.float("BUDGET_RED_PERCENT", default=10.0),
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

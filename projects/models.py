@@ -3,6 +3,28 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from projects.variance import ScheduleVariance, phase_variance
+
+
+class Versioned(models.Model):
+    """A row edited by several people: each save raises `version`, and a save based on an
+    older version is refused (see `projects.services`)."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class SoftDeleted(models.Model):
+    """A row whose deletion can be undone: it is hidden, not removed."""
+
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
 
 
 class Programme(models.Model):
@@ -33,7 +55,7 @@ class ProjectStatus(models.TextChoices):
 currency_code_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO code, e.g. USD.")
 
 
-class Project(models.Model):
+class Project(Versioned):
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="projects")
     code = models.SlugField(
         max_length=40, help_text="Short identifier, unique within the programme, e.g. AAD."
@@ -70,6 +92,7 @@ class Project(models.Model):
     currency = models.CharField(max_length=3, default="USD", validators=[currency_code_validator])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at", "version"])
 
     class Meta:
         ordering = ["programme__name", "code"]
@@ -111,7 +134,7 @@ class PhaseStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
-class Phase(models.Model):
+class Phase(Versioned, SoftDeleted):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="phases")
     order = models.PositiveIntegerField(help_text="Position in the plan, from 1.")
     name = models.CharField(max_length=200)
@@ -129,11 +152,17 @@ class Phase(models.Model):
     )
     resource_needs = models.TextField(blank=True)
     success_criteria = models.TextField(blank=True)
+    history = HistoricalRecords(excluded_fields=["version"])
 
     class Meta:
         ordering = ["project", "order"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "order"], name="phase_order_unique"),
+            models.UniqueConstraint(
+                fields=["project", "order"],
+                condition=Q(deleted_at__isnull=True),
+                name="phase_order_unique",
+                violation_error_message="Another phase already has this position.",
+            ),
             models.CheckConstraint(condition=Q(order__gte=1), name="phase_order_from_one"),
             models.CheckConstraint(
                 condition=Q(baseline_end__gte=F("baseline_start"))
@@ -159,13 +188,17 @@ class Phase(models.Model):
     def __str__(self) -> str:
         return f"{self.project.code} phase {self.order}: {self.name}"
 
+    @property
+    def schedule_variance(self) -> ScheduleVariance:
+        return phase_variance(self)
+
 
 class ChecklistItemKind(models.TextChoices):
     DELIVERABLE = "deliverable", "Deliverable"
     TASK = "task", "Task"
 
 
-class ChecklistItem(models.Model):
+class ChecklistItem(Versioned, SoftDeleted):
     """A deliverable or a task of a phase, ticked off when done."""
 
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="checklist_items")
@@ -197,6 +230,7 @@ class ChecklistItem(models.Model):
         blank=True,
         related_name="+",
     )
+    history = HistoricalRecords(excluded_fields=["version"])
 
     class Meta:
         ordering = ["phase", "order", "pk"]

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from projects.models import Membership, Programme, Project, Role
+from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -111,3 +111,39 @@ def get_project_for(user: User, pk: int, action: Action = Action.VIEW) -> Projec
     if not can(user, project, action):
         raise PermissionDenied(f"You may not {action} this project.")
     return project
+
+
+def get_phase_for(user: User, pk: int, action: Action = Action.VIEW) -> Phase:
+    """The phase `pk` (deleted or not) if `user` may do `action` on its project: 404 if they
+    may not see it, else 403."""
+    phase = (
+        Phase.objects.select_related("project")
+        .filter(pk=pk, project__in=visible_projects(user))
+        .first()
+    )
+    if phase is None:
+        raise Http404("No such phase.")
+    if not can(user, phase.project, action):
+        raise PermissionDenied(f"You may not {action} this phase.")
+    return phase
+
+
+def get_checklist_item_for(user: User, pk: int, action: Action = Action.VIEW) -> ChecklistItem:
+    """The checklist item `pk` if `user` may do `action` on its project: 404 / 403 as above."""
+    item = (
+        ChecklistItem.objects.select_related("phase__project")
+        .filter(pk=pk, phase__project__in=visible_projects(user))
+        .first()
+    )
+    if item is None:
+        raise Http404("No such checklist item.")
+    if not can(user, item.phase.project, action):
+        raise PermissionDenied(f"You may not {action} this item.")
+    return item
+
+
+def get_programme_for(user: User, slug: str) -> Programme:
+    programme = visible_programmes(user).filter(slug=slug).first()
+    if programme is None:
+        raise Http404("No such programme.")
+    return programme

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from projects import policy
+from projects import policy, variance
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from projects.policy import User
 from projects.services import WORKER_HEARTBEAT_KEY
@@ -27,8 +28,12 @@ def programme_overviews_for(*, user: User) -> list[ProgrammeOverview]:
     projects = (
         visible.select_related("manager")
         .annotate(
-            phase_count=Count("phases", distinct=True),
-            phases_done=Count("phases", filter=Q(phases__status="done"), distinct=True),
+            phase_count=Count("phases", filter=Q(phases__deleted_at__isnull=True), distinct=True),
+            phases_done=Count(
+                "phases",
+                filter=Q(phases__status="done", phases__deleted_at__isnull=True),
+                distinct=True,
+            ),
         )
         .order_by("code")
     )
@@ -59,21 +64,193 @@ def _roles_by_scope(user: User) -> dict[tuple[str, int], set[str]]:
     return roles
 
 
+LIVE_ITEMS = Q(checklist_items__deleted_at__isnull=True)
+
+
 def phase_list_for_project(*, project: Project) -> QuerySet[Phase]:
-    """The project's phases in order, each with its checklist (owner and who ticked it)."""
-    items = ChecklistItem.objects.select_related("owner", "done_by").order_by("order", "pk")
+    """The project's phases in order, each with its checklist (owner and who ticked it) and
+    `item_count` / `items_done`."""
+    items = (
+        ChecklistItem.objects.filter(deleted_at__isnull=True)
+        .select_related("owner", "done_by")
+        .order_by("order", "pk")
+    )
     return (
-        Phase.objects.filter(project=project)
+        Phase.objects.filter(project=project, deleted_at__isnull=True)
         .prefetch_related(Prefetch("checklist_items", queryset=items))
         .annotate(
-            item_count=Count("checklist_items"),
-            items_done=Count("checklist_items", filter=Q(checklist_items__done=True)),
+            item_count=Count("checklist_items", filter=LIVE_ITEMS),
+            items_done=Count("checklist_items", filter=LIVE_ITEMS & Q(checklist_items__done=True)),
         )
         .order_by("order")
     )
+
+
+def phase_with_checklist(*, phase_id: int) -> Phase:
+    """One phase as `phase_list_for_project` gives it, for re-rendering its row."""
+    phase = Phase.objects.get(pk=phase_id)
+    return phase_list_for_project(project=phase.project).get(pk=phase_id)
+
+
+def project_variance_for(*, project: Project, phases) -> variance.ProjectVariance:
+    """The project's variance from phases given by `phase_list_for_project` (no queries)."""
+    return variance.project_variance(
+        project=project,
+        items_done=sum(phase.items_done for phase in phases),
+        items_total=sum(phase.item_count for phase in phases),
+    )
+
+
+def project_list_for_programme(*, user: User, programme: Programme) -> list[Project]:
+    """The programme's projects `user` may see, each with `variance` (schedule, budget and
+    progress from its checklists, aggregated in the database)."""
+    live = Q(phases__deleted_at__isnull=True, phases__checklist_items__deleted_at__isnull=True)
+    projects = list(
+        policy.visible_projects(user)
+        .filter(programme=programme)
+        .select_related("manager")
+        .annotate(
+            items_total=Count("phases__checklist_items", filter=live),
+            items_done=Count(
+                "phases__checklist_items", filter=live & Q(phases__checklist_items__done=True)
+            ),
+        )
+        .order_by("code")
+    )
+    for project in projects:
+        project.variance = variance.project_variance(
+            project=project, items_done=project.items_done, items_total=project.items_total
+        )
+    return projects
 
 
 def worker_heartbeat_age(*, now: datetime) -> timedelta | None:
     """How long ago a worker last ran the heartbeat task; None if it never has."""
     recorded = cache.get(WORKER_HEARTBEAT_KEY)
     return now - datetime.fromisoformat(recorded) if recorded else None
+
+
+@dataclass(frozen=True)
+class DeletedPlanRows:
+    phases: list[Phase]
+    items: list[ChecklistItem]
+
+
+def deleted_plan_rows(*, project: Project) -> DeletedPlanRows:
+    """Deleted phases and checklist items of the project, newest first, to restore."""
+    phases = Phase.objects.filter(project=project, deleted_at__isnull=False)
+    items = ChecklistItem.objects.filter(
+        phase__project=project, phase__deleted_at__isnull=True, deleted_at__isnull=False
+    ).select_related("phase")
+    return DeletedPlanRows(
+        phases=list(phases.order_by("-deleted_at")[:20]),
+        items=list(items.order_by("-deleted_at")[:20]),
+    )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    who: str
+    subject: str
+    action: str  # added, changed, deleted, restored
+    changes: list[FieldChange]
+
+
+HISTORY_HIDDEN_FIELDS = {"id", "version", "updated_at", "created_at", "deleted_at"}
+
+
+def project_history(*, project: Project, limit: int = 300) -> list[HistoryEntry]:
+    """Every recorded change to the project, its phases and checklist items, newest first:
+    who, when, and each field's old → new value."""
+    phase_ids = Phase.objects.filter(project=project).values("pk")
+    record_sets = [
+        ("Project", Project.history.filter(id=project.pk)),
+        ("Phase", Phase.history.filter(project_id=project.pk)),
+        ("Item", ChecklistItem.history.filter(phase_id__in=phase_ids)),
+    ]
+    users = {user.pk: user for user in _history_users(record_sets)}
+    entries = []
+    for kind, records in record_sets:
+        model = records.model.instance_type
+        fields = [
+            field
+            for field in model._meta.concrete_fields
+            if field.name not in HISTORY_HIDDEN_FIELDS
+        ]
+        previous_by_object = {}
+        for record in records.order_by("id", "history_date", "history_id"):
+            previous = previous_by_object.get(record.id)
+            previous_by_object[record.id] = record
+            entries.append(_history_entry(kind, record, previous, fields, users))
+    entries = [entry for entry in entries if entry is not None]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def _user_attnames(model) -> list[str]:
+    user_model = get_user_model()
+    return [
+        field.attname
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is user_model
+    ]
+
+
+def _history_users(record_sets) -> list:
+    """The users named anywhere in the records (editors, owners, managers), in one query each
+    set of records and one for the users."""
+    ids = set()
+    for _kind, records in record_sets:
+        for row in records.values_list(*_user_attnames(records.model)):
+            ids.update(value for value in row if value)
+    return list(get_user_model().objects.filter(pk__in=ids))
+
+
+def _display(field, value, users) -> str:
+    if value in (None, ""):
+        return "—"
+    if field.is_relation:
+        user = users.get(value) if field.related_model is get_user_model() else None
+        return (user.get_full_name() or user.username) if user else f"#{value}"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _history_entry(kind, record, previous, fields, users) -> HistoryEntry | None:
+    who_user = users.get(record.history_user_id)
+    who = (who_user.get_full_name() or who_user.username) if who_user else "System"
+    subject = f"{kind}: {getattr(record, 'name', None) or getattr(record, 'title', '')}"
+    if record.history_type == "+" or previous is None:
+        action, changes = "added", []
+    elif record.history_type == "-":
+        action, changes = "removed", []
+    else:
+        changes = [
+            FieldChange(
+                field.verbose_name,
+                _display(field, getattr(previous, field.attname), users),
+                _display(field, getattr(record, field.attname), users),
+            )
+            for field in fields
+            if getattr(previous, field.attname) != getattr(record, field.attname)
+        ]
+        if previous.deleted_at is None and record.deleted_at is not None:
+            action = "deleted"
+        elif previous.deleted_at is not None and record.deleted_at is None:
+            action = "restored"
+        elif changes:
+            action = "changed"
+        else:
+            return None
+    return HistoryEntry(record.history_date, who, subject, action, changes)

@@ -1,27 +1,220 @@
-"""Writes to plans that carry a rule."""
+"""Writes to plans. Edits of a shared row are checked against the version the editor saw."""
+
+from datetime import datetime
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F, Max, Model
 from django.utils import timezone
 
-from projects.models import ChecklistItem
+from projects.models import ChecklistItem, Phase, Project
+
+
+class StaleEdit(Exception):
+    """Someone saved the row after the editor loaded it; `current` is the row as it is now."""
+
+    def __init__(self, current: Model):
+        self.current = current
+        last = current.history.select_related("history_user").first()
+        self.changed_by = last.history_user if last else None
+        self.changed_at: datetime | None = last.history_date if last else None
+        who = (
+            (self.changed_by.get_full_name() or self.changed_by.username)
+            if self.changed_by
+            else "Someone"
+        )
+        when = f" at {timezone.localtime(self.changed_at):%H:%M}" if self.changed_at else ""
+        super().__init__(f"{who} saved this{when} while you were editing.")
+
+
+def _update_versioned(model: type[Model], *, pk: int, version: int | None, by, changes: dict):
+    """Apply `changes` to row `pk` if it is still at `version` (None: whatever its version).
+
+    The check is the database's: an UPDATE that matches the expected version claims the row
+    (and locks it until commit); if no row matches, StaleEdit carries the current one.
+    """
+    claimed = model.objects.filter(pk=pk)
+    if version is not None:
+        claimed = claimed.filter(version=version)
+    if not claimed.update(version=F("version") + 1):
+        raise StaleEdit(model.objects.get(pk=pk))
+    row = model.objects.get(pk=pk)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    row.full_clean()
+    row._history_user = by
+    row.save()
+    return row
+
+
+@transaction.atomic
+def project_update(*, project: Project, version: int | None, by, changes: dict) -> Project:
+    """Change the project's overview, schedule or budget."""
+    return _update_versioned(Project, pk=project.pk, version=version, by=by, changes=changes)
+
+
+def _lock_project(project_id: int) -> None:
+    # Serialises changes to the order of a project's phases.
+    Project.objects.select_for_update().filter(pk=project_id).exists()
+
+
+def _save(row: Model, by, **changes: Any) -> Model:
+    for field, value in changes.items():
+        setattr(row, field, value)
+    row.full_clean()
+    row._history_user = by
+    row.save()
+    return row
+
+
+@transaction.atomic
+def phase_create(*, project: Project, by, **fields) -> Phase:
+    """Add a phase at the end of the project's plan."""
+    _lock_project(project.pk)
+    last = project.phases.filter(deleted_at__isnull=True).aggregate(last=Max("order"))["last"]
+    return _save(Phase(project=project, order=(last or 0) + 1), by, **fields)
+
+
+@transaction.atomic
+def phase_update(*, phase: Phase, version: int | None, by, changes: dict) -> Phase:
+    return _update_versioned(Phase, pk=phase.pk, version=version, by=by, changes=changes)
+
+
+def _shift(rows, step: int) -> None:
+    """Move each of `rows` by `step` positions, one row at a time in an order that never puts
+    two rows on one position (the database checks uniqueness row by row)."""
+    for row in sorted(rows, key=lambda row: row.order, reverse=step > 0):
+        type(row).objects.filter(pk=row.pk).update(
+            order=F("order") + step, version=F("version") + 1
+        )
+
+
+@transaction.atomic
+def phase_move(*, phase: Phase, by, direction: str) -> None:
+    """Swap the phase with its neighbour above ('up') or below ('down')."""
+    _lock_project(phase.project_id)
+    phases = list(Phase.objects.filter(project_id=phase.project_id, deleted_at__isnull=True))
+    index = next(i for i, other in enumerate(phases) if other.pk == phase.pk)
+    neighbour_index = index - 1 if direction == "up" else index + 1
+    if not 0 <= neighbour_index < len(phases):
+        return
+    mine, theirs = phases[index], phases[neighbour_index]
+    parking = max(other.order for other in phases) + 1
+    Phase.objects.filter(pk=mine.pk).update(order=parking)
+    Phase.objects.filter(pk=theirs.pk).update(order=mine.order, version=F("version") + 1)
+    Phase.objects.filter(pk=mine.pk).update(order=theirs.order, version=F("version") + 1)
+
+
+@transaction.atomic
+def phase_delete(*, phase: Phase, by) -> Phase:
+    """Hide the phase (and with it its checklist); `phase_restore` undoes it."""
+    _lock_project(phase.project_id)
+    phase = Phase.objects.get(pk=phase.pk)
+    if phase.deleted_at:
+        return phase
+    _save(phase, by, deleted_at=timezone.now(), version=phase.version + 1)
+    later = Phase.objects.filter(
+        project_id=phase.project_id, deleted_at__isnull=True, order__gt=phase.order
+    )
+    _shift(list(later), -1)
+    return phase
+
+
+@transaction.atomic
+def phase_restore(*, phase: Phase, by) -> Phase:
+    """Put a deleted phase back where it was."""
+    _lock_project(phase.project_id)
+    phase = Phase.objects.get(pk=phase.pk)
+    if not phase.deleted_at:
+        return phase
+    live = Phase.objects.filter(project_id=phase.project_id, deleted_at__isnull=True)
+    last = live.aggregate(last=Max("order"))["last"] or 0
+    position = min(phase.order, last + 1)
+    _shift(list(live.filter(order__gte=position)), +1)
+    return _save(phase, by, deleted_at=None, order=position, version=phase.version + 1)
+
+
+@transaction.atomic
+def checklist_item_create(*, phase: Phase, by, **fields) -> ChecklistItem:
+    """Add an item at the end of the phase's checklist."""
+    last = phase.checklist_items.filter(deleted_at__isnull=True).aggregate(last=Max("order"))
+    return _save(ChecklistItem(phase=phase, order=(last["last"] or 0) + 1), by, **fields)
+
+
+@transaction.atomic
+def checklist_item_update(
+    *, item: ChecklistItem, version: int | None, by, changes: dict
+) -> ChecklistItem:
+    changes = dict(changes)
+    if "done" in changes:
+        stored = ChecklistItem.objects.get(pk=item.pk)
+        changes.update(_done_changes(stored, done=changes["done"], by=by))
+    return _update_versioned(ChecklistItem, pk=item.pk, version=version, by=by, changes=changes)
+
+
+def _done_changes(item: ChecklistItem, *, done: bool, by) -> dict:
+    if done and not item.done:
+        return {"done": True, "done_at": timezone.now(), "done_by": by}
+    if not done:
+        return {"done": False, "done_at": None, "done_by": None}
+    return {}
+
+
+@transaction.atomic
+def checklist_item_set_done(*, item: ChecklistItem, done: bool, by) -> ChecklistItem:
+    """Tick the item (recording who and when) or untick it."""
+    item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+    changes = _done_changes(item, done=done, by=by)
+    if not changes:
+        return item
+    return _save(item, by, version=item.version + 1, **changes)
 
 
 @transaction.atomic
 def checklist_item_save(*, item: ChecklistItem, by) -> ChecklistItem:
-    """Save `item`; ticking it records who did and when, unticking clears both."""
-    was_done = (
-        ChecklistItem.objects.filter(pk=item.pk).values_list("done", flat=True).first()
-        if item.pk
-        else False
-    )
-    if item.done and not was_done:
-        item.done_at, item.done_by = timezone.now(), by
-    elif not item.done:
-        item.done_at, item.done_by = None, None
-    item.full_clean()
-    item.save()
-    return item
+    """Save an item edited as a whole (in the admin): ticking records who and when."""
+    if item.pk is None:
+        item.order = item.order or 1
+        item.done_at, item.done_by = (timezone.now(), by) if item.done else (None, None)
+        return _save(item, by)
+    changes = {
+        field.name: getattr(item, field.name)
+        for field in ChecklistItem._meta.concrete_fields
+        if field.editable and field.name not in {"id", "done_at", "done_by"}
+    }
+    return checklist_item_update(item=item, version=None, by=by, changes=changes)
+
+
+@transaction.atomic
+def checklist_item_move(*, item: ChecklistItem, by, direction: str) -> None:
+    """Swap the item with its neighbour in the phase's checklist."""
+    _lock_project(item.phase.project_id)
+    items = list(ChecklistItem.objects.filter(phase_id=item.phase_id, deleted_at__isnull=True))
+    index = next(i for i, other in enumerate(items) if other.pk == item.pk)
+    neighbour_index = index - 1 if direction == "up" else index + 1
+    if not 0 <= neighbour_index < len(items):
+        return
+    items[index], items[neighbour_index] = items[neighbour_index], items[index]
+    for position, row in enumerate(items, start=1):
+        if row.order != position:
+            ChecklistItem.objects.filter(pk=row.pk).update(order=position, version=F("version") + 1)
+
+
+@transaction.atomic
+def checklist_item_delete(*, item: ChecklistItem, by) -> ChecklistItem:
+    item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+    if item.deleted_at:
+        return item
+    return _save(item, by, deleted_at=timezone.now(), version=item.version + 1)
+
+
+@transaction.atomic
+def checklist_item_restore(*, item: ChecklistItem, by) -> ChecklistItem:
+    item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+    if not item.deleted_at:
+        return item
+    return _save(item, by, deleted_at=None, version=item.version + 1)
 
 
 WORKER_HEARTBEAT_KEY = "waymark:worker-heartbeat"

@@ -1,20 +1,37 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from gates import selectors as gate_selectors
 from metrics import selectors as metric_selectors
-from projects import policy, selectors
+from projects import charts, policy, selectors, services
+from projects.forms import (
+    ChecklistItemForm,
+    NewChecklistItemForm,
+    NewPhaseForm,
+    PhaseForm,
+    ProjectOverviewForm,
+)
+from projects.models import Phase, Project
+from projects.policy import Action
 from risks import selectors as risk_selectors
 
 logger = logging.getLogger(__name__)
+
+PAGE = "projects/project_detail.html"
+FORM_PAGE = "projects/form_page.html"
+PLAN_CHANGED = "planChanged"  # the variance and timeline blocks refresh on it
 
 
 @require_GET
@@ -26,17 +43,392 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    project = policy.get_project_for(request.user, pk)
-    context = {
+def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = policy.get_programme_for(request.user, slug)
+    projects = selectors.project_list_for_programme(user=request.user, programme=programme)
+    return render(
+        request, "projects/programme_detail.html", {"programme": programme, "projects": projects}
+    )
+
+
+def _plan_context(request: HttpRequest, project: Project) -> dict:
+    phases = list(selectors.phase_list_for_project(project=project))
+    return {
         "project": project,
-        "phases": selectors.phase_list_for_project(project=project),
-        "risks": risk_selectors.risk_list_for_project(project=project),
-        "kpis": metric_selectors.kpi_list_for_project(project=project),
-        "gates": gate_selectors.gate_list_for_project(project=project),
+        "phases": phases,
+        "variance": selectors.project_variance_for(project=project, phases=phases),
+        "timeline": charts.phase_timeline(phases),
         "may_edit": policy.can_edit_project(request.user, project),
     }
-    return render(request, "projects/project_detail.html", context)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    project = policy.get_project_for(request.user, pk)
+    context = _plan_context(request, project)
+    context.update(
+        risks=risk_selectors.risk_list_for_project(project=project),
+        kpis=metric_selectors.kpi_list_for_project(project=project),
+        gates=gate_selectors.gate_list_for_project(project=project),
+        deleted=selectors.deleted_plan_rows(project=project),
+    )
+    return render(request, PAGE, context)
+
+
+@require_GET
+@login_required
+def project_plan_block(request: HttpRequest, pk: int, block: str) -> HttpResponse:
+    """The variance or timeline block alone, re-fetched when the plan changes."""
+    project = policy.get_project_for(request.user, pk)
+    partial = {"variance": "project-variance", "timeline": "project-timeline"}[block]
+    return render(request, f"{PAGE}#{partial}", _plan_context(request, project))
+
+
+@require_GET
+@login_required
+def project_history(request: HttpRequest, pk: int) -> HttpResponse:
+    project = policy.get_project_for(request.user, pk)
+    entries = selectors.project_history(project=project)
+    return render(
+        request, "projects/project_history.html", {"project": project, "entries": entries}
+    )
+
+
+def _fragment(request, partial: str, context: dict, *, status: int = 200, title: str = ""):
+    """The fragment for htmx; for a plain request, a page holding just that fragment."""
+    if request.htmx:
+        return render(request, f"{PAGE}#{partial}", context, status=status)
+    context = {**context, "partial": f"{PAGE}#{partial}", "title": title}
+    return render(request, FORM_PAGE, context, status=status)
+
+
+def _back_to_project(project: Project, anchor: str = "") -> HttpResponse:
+    return redirect(project.get_absolute_url() + (f"#{anchor}" if anchor else ""))
+
+
+def _conflict(error: services.StaleEdit, form) -> list[tuple[str, str, str]]:
+    """(field, their value, your value) for every field the other save left different."""
+    rows = []
+    for name in form._meta.fields:
+        field = form.fields[name]
+        theirs = getattr(error.current, name)
+        yours = form.cleaned_data.get(name) if hasattr(form, "cleaned_data") else None
+        if theirs != yours:
+            rows.append((field.label, _shown(theirs), _shown(yours)))
+    return rows
+
+
+def _shown(value) -> str:
+    if value in (None, ""):
+        return "—"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _restart_from(form_class, request, error: services.StaleEdit, **kwargs):
+    """The editor's own values again, now based on the current version, with the conflict."""
+    data = request.POST.copy()
+    data["version"] = error.current.version
+    form = form_class(data, instance=error.current, **kwargs)
+    form.is_valid()
+    return form
+
+
+# Project overview
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def project_overview_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    project = policy.get_project_for(request.user, pk, Action.EDIT)
+    context = {"project": project, "may_edit": True}
+    if request.method == "GET":
+        form = ProjectOverviewForm(instance=project)
+        return _fragment(request, "overview-form", {**context, "form": form}, title="Edit overview")
+    form = ProjectOverviewForm(request.POST, instance=project)
+    if form.is_valid():
+        try:
+            project = services.project_update(
+                project=project,
+                version=form.cleaned_data["version"],
+                by=request.user,
+                changes=form.changes(),
+            )
+        except services.StaleEdit as error:
+            conflict = _conflict(error, form)
+            form = _restart_from(ProjectOverviewForm, request, error)
+            return _fragment(
+                request,
+                "overview-form",
+                {**context, "form": form, "conflict": conflict, "stale": error},
+                status=409,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if not request.htmx:
+                messages.success(request, "Overview saved.")
+                return _back_to_project(project, "project-overview")
+            response = render(request, f"{PAGE}#overview", {**context, "project": project})
+            return trigger_client_event(_focus(response, "overview-edit"), PLAN_CHANGED)
+    return _fragment(request, "overview-form", {**context, "form": form}, status=422)
+
+
+@require_GET
+@login_required
+def project_overview(request: HttpRequest, pk: int) -> HttpResponse:
+    project = policy.get_project_for(request.user, pk)
+    context = {"project": project, "may_edit": policy.can_edit_project(request.user, project)}
+    return render(request, f"{PAGE}#overview", context)
+
+
+# Phases
+
+
+def _focus(response: HttpResponse, element_id: str) -> HttpResponse:
+    """Ask the page to move keyboard focus to `element_id` once the swap has settled."""
+    return trigger_client_event(response, "focusElement", {"id": element_id}, after="settle")
+
+
+def _phase_row(request, phase: Phase, *, focus: str = "", changed=False):
+    phase = selectors.phase_with_checklist(phase_id=phase.pk)
+    context = {"phase": phase, "project": phase.project, "may_edit": True}
+    response = render(request, f"{PAGE}#phase-row", context)
+    if focus:
+        _focus(response, focus)
+    return trigger_client_event(response, PLAN_CHANGED) if changed else response
+
+
+def _phase_list(request, project: Project, *, focus: str = ""):
+    context = _plan_context(request, project)
+    response = render(request, f"{PAGE}#phase-list", context)
+    if focus:
+        _focus(response, focus)
+    return trigger_client_event(response, PLAN_CHANGED)
+
+
+@require_GET
+@login_required
+def phase_row(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = policy.get_phase_for(request.user, pk)
+    if not request.htmx:
+        return _back_to_project(phase.project, f"phase-row-{phase.pk}")
+    may_edit = policy.can_edit_project(request.user, phase.project)
+    phase = selectors.phase_with_checklist(phase_id=phase.pk)
+    context = {"phase": phase, "project": phase.project, "may_edit": may_edit}
+    return render(request, f"{PAGE}#phase-row", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def phase_create(request: HttpRequest, pk: int) -> HttpResponse:
+    project = policy.get_project_for(request.user, pk, Action.EDIT)
+    context = {"project": project, "may_edit": True}
+    if request.method == "GET":
+        form = NewPhaseForm(project=project)
+        return _fragment(request, "phase-new-form", {**context, "form": form}, title="Add a phase")
+    form = NewPhaseForm(request.POST, project=project)
+    if form.is_valid():
+        try:
+            phase = services.phase_create(project=project, by=request.user, **form.changes())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if not request.htmx:
+                messages.success(request, f"Phase “{phase.name}” added.")
+                return _back_to_project(project, f"phase-row-{phase.pk}")
+            return _phase_list(request, project, focus=f"phase-edit-{phase.pk}")
+    return _fragment(request, "phase-new-form", {**context, "form": form}, status=422)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def phase_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = policy.get_phase_for(request.user, pk, Action.EDIT)
+    context = {"phase": phase, "project": phase.project, "may_edit": True}
+    if request.method == "GET":
+        form = PhaseForm(instance=phase)
+        return _fragment(request, "phase-form", {**context, "form": form}, title="Edit phase")
+    form = PhaseForm(request.POST, instance=phase)
+    if form.is_valid():
+        try:
+            phase = services.phase_update(
+                phase=phase,
+                version=form.cleaned_data["version"],
+                by=request.user,
+                changes=form.changes(),
+            )
+        except services.StaleEdit as error:
+            conflict = _conflict(error, form)
+            form = _restart_from(PhaseForm, request, error)
+            context.update(form=form, conflict=conflict, stale=error, phase=error.current)
+            return _fragment(request, "phase-form", context, status=409)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if not request.htmx:
+                messages.success(request, f"Phase “{phase.name}” saved.")
+                return _back_to_project(phase.project, f"phase-row-{phase.pk}")
+            return _phase_row(request, phase, focus=f"phase-edit-{phase.pk}", changed=True)
+    return _fragment(request, "phase-form", {**context, "form": form}, status=422)
+
+
+@require_POST
+@login_required
+def phase_move(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = policy.get_phase_for(request.user, pk, Action.EDIT)
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        return HttpResponse("Say whether to move the phase up or down.", status=400)
+    services.phase_move(phase=phase, by=request.user, direction=direction)
+    if not request.htmx:
+        return _back_to_project(phase.project, f"phase-row-{phase.pk}")
+    return _phase_list(request, phase.project, focus=f"phase-move-{direction}-{phase.pk}")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def phase_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = policy.get_phase_for(request.user, pk, Action.EDIT)
+    context = {"phase": phase, "project": phase.project}
+    if request.method == "GET":
+        return render(request, "projects/confirm_delete.html", {**context, "what": "phase"})
+    phase = services.phase_delete(phase=phase, by=request.user)
+    if not request.htmx:
+        messages.success(request, f"Phase “{phase.name}” deleted. You can restore it below.")
+        return _back_to_project(phase.project, "deleted")
+    response = render(request, f"{PAGE}#phase-deleted", {**context, "phase": phase})
+    return trigger_client_event(response, PLAN_CHANGED)
+
+
+@require_POST
+@login_required
+def phase_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = policy.get_phase_for(request.user, pk, Action.EDIT)
+    phase = services.phase_restore(phase=phase, by=request.user)
+    if not request.htmx:
+        messages.success(request, f"Phase “{phase.name}” restored.")
+        return _back_to_project(phase.project, f"phase-row-{phase.pk}")
+    return _phase_list(request, phase.project, focus=f"phase-edit-{phase.pk}")
+
+
+# Checklist items
+
+
+@require_GET
+@login_required
+def checklist_item_row(request: HttpRequest, pk: int) -> HttpResponse:
+    item = policy.get_checklist_item_for(request.user, pk)
+    if not request.htmx:
+        return _back_to_project(item.phase.project, f"item-row-{item.pk}")
+    may_edit = policy.can_edit_project(request.user, item.phase.project)
+    return render(request, f"{PAGE}#item-row", {"item": item, "may_edit": may_edit})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def checklist_item_create(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = policy.get_phase_for(request.user, pk, Action.EDIT)
+    context = {"phase": phase, "project": phase.project, "may_edit": True}
+    if request.method == "GET":
+        form = NewChecklistItemForm(phase=phase)
+        return _fragment(request, "item-new-form", {**context, "form": form}, title="Add an item")
+    form = NewChecklistItemForm(request.POST, phase=phase)
+    if form.is_valid():
+        try:
+            item = services.checklist_item_create(phase=phase, by=request.user, **form.changes())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if not request.htmx:
+                messages.success(request, f"“{item.title}” added.")
+                return _back_to_project(phase.project, f"item-row-{item.pk}")
+            return _phase_row(request, phase, focus=f"item-add-{phase.pk}", changed=True)
+    return _fragment(request, "item-new-form", {**context, "form": form}, status=422)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    item = policy.get_checklist_item_for(request.user, pk, Action.EDIT)
+    context = {"item": item, "project": item.phase.project, "may_edit": True}
+    if request.method == "GET":
+        form = ChecklistItemForm(instance=item)
+        return _fragment(request, "item-form", {**context, "form": form}, title="Edit item")
+    form = ChecklistItemForm(request.POST, instance=item)
+    if form.is_valid():
+        try:
+            item = services.checklist_item_update(
+                item=item,
+                version=form.cleaned_data["version"],
+                by=request.user,
+                changes=form.changes(),
+            )
+        except services.StaleEdit as error:
+            conflict = _conflict(error, form)
+            form = _restart_from(ChecklistItemForm, request, error)
+            context.update(form=form, conflict=conflict, stale=error, item=error.current)
+            return _fragment(request, "item-form", context, status=409)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if not request.htmx:
+                messages.success(request, f"“{item.title}” saved.")
+                return _back_to_project(item.phase.project, f"item-row-{item.pk}")
+            context.update(item=item)
+            return _focus(render(request, f"{PAGE}#item-row", context), f"item-edit-{item.pk}")
+    return _fragment(request, "item-form", {**context, "form": form}, status=422)
+
+
+@require_POST
+@login_required
+def checklist_item_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    item = policy.get_checklist_item_for(request.user, pk, Action.EDIT)
+    done = request.POST.get("done") == "1"
+    item = services.checklist_item_set_done(item=item, done=done, by=request.user)
+    if not request.htmx:
+        return _back_to_project(item.phase.project, f"item-row-{item.pk}")
+    return _phase_row(request, item.phase, focus=f"item-toggle-{item.pk}", changed=True)
+
+
+@require_POST
+@login_required
+def checklist_item_move(request: HttpRequest, pk: int) -> HttpResponse:
+    item = policy.get_checklist_item_for(request.user, pk, Action.EDIT)
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        return HttpResponse("Say whether to move the item up or down.", status=400)
+    services.checklist_item_move(item=item, by=request.user, direction=direction)
+    if not request.htmx:
+        return _back_to_project(item.phase.project, f"item-row-{item.pk}")
+    return _phase_row(request, item.phase, focus=f"item-move-{direction}-{item.pk}")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def checklist_item_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    item = policy.get_checklist_item_for(request.user, pk, Action.EDIT)
+    context = {"item": item, "project": item.phase.project}
+    if request.method == "GET":
+        return render(request, "projects/confirm_delete.html", {**context, "what": "item"})
+    item = services.checklist_item_delete(item=item, by=request.user)
+    if not request.htmx:
+        messages.success(request, f"“{item.title}” deleted. You can restore it below.")
+        return _back_to_project(item.phase.project, "deleted")
+    response = render(request, f"{PAGE}#item-deleted", {**context, "item": item})
+    return trigger_client_event(response, PLAN_CHANGED)
+
+
+@require_POST
+@login_required
+def checklist_item_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    item = policy.get_checklist_item_for(request.user, pk, Action.EDIT)
+    item = services.checklist_item_restore(item=item, by=request.user)
+    if not request.htmx:
+        messages.success(request, f"“{item.title}” restored.")
+        return _back_to_project(item.phase.project, f"item-row-{item.pk}")
+    return _phase_row(request, item.phase, focus=f"item-edit-{item.pk}", changed=True)
 
 
 @require_GET

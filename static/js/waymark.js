@@ -1,0 +1,67 @@
+// Waymark's small behaviours: draw Plotly figures, move focus after htmx swaps, and report
+// requests that failed. Everything else is htmx attributes.
+(function () {
+  "use strict";
+
+  function drawCharts(root) {
+    if (!window.Plotly) return;
+    const charts = root.querySelectorAll ? root.querySelectorAll("[data-plotly-figure]") : [];
+    charts.forEach(function (chart) {
+      const source = document.getElementById(chart.dataset.plotlyFigure);
+      if (!source) return;
+      const figure = JSON.parse(source.textContent);
+      window.Plotly.react(chart, figure.data, figure.layout, {
+        displayModeBar: false,
+        responsive: true,
+      });
+    });
+  }
+
+  window.addEventListener("load", function () {
+    drawCharts(document);
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const root = event.detail.elt;
+    drawCharts(root.parentNode || document);
+    const wanted = root.querySelector && root.querySelector("[data-autofocus], [autofocus]");
+    if (wanted) wanted.focus();
+    else if (root.matches && root.matches(".editing")) {
+      const first = root.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+
+  // Sent by the server (HX-Trigger-After-Settle) to say where keyboard focus belongs now.
+  document.body.addEventListener("focusElement", function (event) {
+    const element = document.getElementById(event.detail.id);
+    if (element) element.focus();
+  });
+
+  document.body.addEventListener("htmx:responseError", function (event) {
+    const status = event.detail.xhr.status;
+    const message =
+      status === 403
+        ? "You may not change this."
+        : status === 404
+          ? "This no longer exists; reload the page."
+          : "The server could not do that (" + status + "). Nothing was changed; try again.";
+    showProblem(message);
+  });
+
+  document.body.addEventListener("htmx:sendError", function () {
+    showProblem("The server did not answer. Nothing was changed; check the connection.");
+  });
+
+  function showProblem(message) {
+    let box = document.getElementById("request-problem");
+    if (!box) {
+      box = document.createElement("p");
+      box.id = "request-problem";
+      box.className = "problem";
+      box.setAttribute("role", "alert");
+      document.getElementById("main").prepend(box);
+    }
+    box.textContent = message;
+  }
+})();
