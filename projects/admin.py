@@ -6,11 +6,11 @@ per-model permissions play no part.
 """
 
 from django.contrib import admin
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest
 
 from projects import policy, services
-from projects.models import ChecklistItem, Membership, Phase, Programme, Project
+from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Versioned
 from projects.policy import Action
 
 
@@ -78,6 +78,14 @@ class ProjectScopedPermissions:
 
 class ProjectScopedAdmin(ProjectScopedPermissions, admin.ModelAdmin):
     """A model admin listing only rows of projects the user may view."""
+
+    def save_model(self, request, obj, form, change):
+        if change and isinstance(obj, Versioned):
+            # An admin save is a new version too: editors working from the old one are told.
+            rows = type(obj).objects.filter(pk=obj.pk)
+            rows.update(version=F("version") + 1)
+            obj.version = rows.values_list("version", flat=True).get()
+        super().save_model(request, obj, form, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         visible = policy.visible_projects(request.user)

@@ -22,17 +22,17 @@ class ProgrammeOverview:
 def programme_overviews_for(*, user: User) -> list[ProgrammeOverview]:
     """The programmes `user` may see, each with the projects in it they may see.
 
-    Each project carries `phase_count`, `phases_done` and `my_roles` (the user's roles on it).
+    Each project carries `phase_count`, `phases_done`, `variance` and `my_roles` (the user's
+    roles on it).
     """
-    visible = policy.visible_projects(user)
+    live_phases = Q(phases__deleted_at__isnull=True)
     projects = (
-        visible.select_related("manager")
+        _with_checklist_counts(policy.visible_projects(user))
+        .select_related("manager")
         .annotate(
-            phase_count=Count("phases", filter=Q(phases__deleted_at__isnull=True), distinct=True),
+            phase_count=Count("phases", filter=live_phases, distinct=True),
             phases_done=Count(
-                "phases",
-                filter=Q(phases__status="done", phases__deleted_at__isnull=True),
-                distinct=True,
+                "phases", filter=live_phases & Q(phases__status="done"), distinct=True
             ),
         )
         .order_by("code")
@@ -48,8 +48,28 @@ def programme_overviews_for(*, user: User) -> list[ProgrammeOverview]:
                 roles.get(("project", project.pk), set())
                 | roles.get(("programme", programme.pk), set())
             )
+            _attach_variance(project)
         overviews.append(ProgrammeOverview(programme, programme.visible_projects))
     return overviews
+
+
+def _with_checklist_counts(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """Annotate `items_total` / `items_done`: live checklist items of live phases."""
+    live = Q(phases__deleted_at__isnull=True, phases__checklist_items__deleted_at__isnull=True)
+    return projects.annotate(
+        items_total=Count("phases__checklist_items", filter=live, distinct=True),
+        items_done=Count(
+            "phases__checklist_items",
+            filter=live & Q(phases__checklist_items__done=True),
+            distinct=True,
+        ),
+    )
+
+
+def _attach_variance(project: Project) -> None:
+    project.variance = variance.project_variance(
+        project=project, items_done=project.items_done, items_total=project.items_total
+    )
 
 
 def _roles_by_scope(user: User) -> dict[tuple[str, int], set[str]]:
@@ -104,23 +124,13 @@ def project_variance_for(*, project: Project, phases) -> variance.ProjectVarianc
 def project_list_for_programme(*, user: User, programme: Programme) -> list[Project]:
     """The programme's projects `user` may see, each with `variance` (schedule, budget and
     progress from its checklists, aggregated in the database)."""
-    live = Q(phases__deleted_at__isnull=True, phases__checklist_items__deleted_at__isnull=True)
     projects = list(
-        policy.visible_projects(user)
-        .filter(programme=programme)
+        _with_checklist_counts(policy.visible_projects(user).filter(programme=programme))
         .select_related("manager")
-        .annotate(
-            items_total=Count("phases__checklist_items", filter=live),
-            items_done=Count(
-                "phases__checklist_items", filter=live & Q(phases__checklist_items__done=True)
-            ),
-        )
         .order_by("code")
     )
     for project in projects:
-        project.variance = variance.project_variance(
-            project=project, items_done=project.items_done, items_total=project.items_total
-        )
+        _attach_variance(project)
     return projects
 
 

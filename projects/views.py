@@ -200,8 +200,8 @@ def _phase_row(request, phase: Phase, *, focus: str = "", changed=False):
     return trigger_client_event(response, PLAN_CHANGED) if changed else response
 
 
-def _phase_list(request, project: Project, *, focus: str = ""):
-    context = _plan_context(request, project)
+def _phase_list(request, project: Project, *, focus: str = "", undo_phase: Phase | None = None):
+    context = {**_plan_context(request, project), "undo_phase": undo_phase}
     response = render(request, f"{PAGE}#phase-list", context)
     if focus:
         _focus(response, focus)
@@ -298,8 +298,7 @@ def phase_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         messages.success(request, f"Phase “{phase.name}” deleted. You can restore it below.")
         return _back_to_project(phase.project, "deleted")
-    response = render(request, f"{PAGE}#phase-deleted", {**context, "phase": phase})
-    return trigger_client_event(response, PLAN_CHANGED)
+    return _phase_list(request, phase.project, focus=f"phase-undo-{phase.pk}", undo_phase=phase)
 
 
 @require_POST

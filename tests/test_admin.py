@@ -288,3 +288,29 @@ def test_a_duplicate_risk_key_is_a_form_error_not_a_crash(client, alice, project
     )
     assert response.status_code == 200
     assert Risk.objects.filter(project=project_a, key="R1").count() == 1
+
+
+def test_an_admin_save_is_a_new_version_that_open_editors_are_told_about(client, alice, project_a):
+    from projects import services
+    from projects.models import Phase
+
+    phase = PhaseFactory(project=project_a, order=1, name="Foundation", status="not_started")
+    seen_in_the_plan_page = phase.version
+    client.force_login(alice)
+    response = client.post(
+        admin_url(Phase, "change", phase.pk),
+        {
+            "project": project_a.pk,
+            "order": 1,
+            "name": "Foundation (admin)",
+            "status": "not_started",
+            "checklist_items-TOTAL_FORMS": 0,
+            "checklist_items-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with pytest.raises(services.StaleEdit):
+        services.phase_update(
+            phase=phase, version=seen_in_the_plan_page, by=alice, changes={"name": "Lost?"}
+        )
+    assert Phase.objects.get(pk=phase.pk).name == "Foundation (admin)"
