@@ -81,13 +81,17 @@ def phase_update(*, phase: Phase, version: int | None, by, changes: dict) -> Pha
     return _update_versioned(Phase, pk=phase.pk, version=version, by=by, changes=changes)
 
 
-def _shift(rows, step: int) -> None:
+def _reposition(row: Model, order: int, by) -> None:
+    """Give `row` a new position: a new version, and a line in the history."""
+    row.order, row.version, row._history_user = order, row.version + 1, by
+    row.save()
+
+
+def _shift(rows, step: int, by) -> None:
     """Move each of `rows` by `step` positions, one row at a time in an order that never puts
     two rows on one position (the database checks uniqueness row by row)."""
     for row in sorted(rows, key=lambda row: row.order, reverse=step > 0):
-        type(row).objects.filter(pk=row.pk).update(
-            order=F("order") + step, version=F("version") + 1
-        )
+        _reposition(row, row.order + step, by)
 
 
 @transaction.atomic
@@ -100,10 +104,11 @@ def phase_move(*, phase: Phase, by, direction: str) -> None:
     if not 0 <= neighbour_index < len(phases):
         return
     mine, theirs = phases[index], phases[neighbour_index]
-    parking = max(other.order for other in phases) + 1
-    Phase.objects.filter(pk=mine.pk).update(order=parking)
-    Phase.objects.filter(pk=theirs.pk).update(order=mine.order, version=F("version") + 1)
-    Phase.objects.filter(pk=mine.pk).update(order=theirs.order, version=F("version") + 1)
+    my_order, their_order = mine.order, theirs.order
+    # Park this phase past the end while the other takes its place.
+    Phase.objects.filter(pk=mine.pk).update(order=max(other.order for other in phases) + 1)
+    _reposition(theirs, my_order, by)
+    _reposition(mine, their_order, by)
 
 
 @transaction.atomic
@@ -117,7 +122,7 @@ def phase_delete(*, phase: Phase, by) -> Phase:
     later = Phase.objects.filter(
         project_id=phase.project_id, deleted_at__isnull=True, order__gt=phase.order
     )
-    _shift(list(later), -1)
+    _shift(list(later), -1, by)
     return phase
 
 
@@ -131,7 +136,7 @@ def phase_restore(*, phase: Phase, by) -> Phase:
     live = Phase.objects.filter(project_id=phase.project_id, deleted_at__isnull=True)
     last = live.aggregate(last=Max("order"))["last"] or 0
     position = min(phase.order, last + 1)
-    _shift(list(live.filter(order__gte=position)), +1)
+    _shift(list(live.filter(order__gte=position)), +1, by)
     return _save(phase, by, deleted_at=None, order=position, version=phase.version + 1)
 
 
@@ -198,7 +203,7 @@ def checklist_item_move(*, item: ChecklistItem, by, direction: str) -> None:
     items[index], items[neighbour_index] = items[neighbour_index], items[index]
     for position, row in enumerate(items, start=1):
         if row.order != position:
-            ChecklistItem.objects.filter(pk=row.pk).update(order=position, version=F("version") + 1)
+            _reposition(row, position, by)
 
 
 @transaction.atomic

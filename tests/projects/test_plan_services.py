@@ -112,3 +112,12 @@ def test_every_change_is_recorded_with_who_made_it():
     latest = phase.history.first()
     assert latest.history_user == alice and latest.name == "Foundations"
     assert latest.prev_record.name == "Foundation"
+
+
+def test_moves_are_in_the_history_too():
+    project, alice = ProjectFactory(), UserFactory()
+    first = PhaseFactory(project=project, order=1)
+    PhaseFactory(project=project, order=2)
+    services.phase_move(phase=first, by=alice, direction="down")
+    latest = first.history.first()
+    assert (latest.order, latest.history_user) == (2, alice)
