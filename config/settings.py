@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 import plotly
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "projects.context_processors.notifications",
             ],
         },
     },
@@ -113,6 +115,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Tests use a file, not memory, so that a real worker process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-waymark.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -139,6 +143,15 @@ VARIANCE_THRESHOLDS = {
     "budget_amber_percent": env.float("BUDGET_AMBER_PERCENT", default=5.0),
     "budget_red_percent": env.float("BUDGET_RED_PERCENT", default=10.0),
 }
+
+# Risk score bands (score = likelihood × impact, 1–25): the lowest score of each band.
+RISK_BAND_THRESHOLDS = {
+    "medium": env.int("RISK_BAND_MEDIUM_FROM", default=5),
+    "high": env.int("RISK_BAND_HIGH_FROM", default=10),
+    "critical": env.int("RISK_BAND_CRITICAL_FROM", default=16),
+}
+# How long an open high or critical risk may sit unresolved before it is escalated.
+RISK_ESCALATE_AFTER_HOURS = env.float("RISK_ESCALATE_AFTER_HOURS", default=24.0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -176,6 +189,8 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# The portal's own address, for links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waymark <waymark@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -229,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "projects.tasks.worker_heartbeat",
         "schedule": env.float("WORKER_HEARTBEAT_SECONDS", default=30.0),
+    },
+    "risk-escalation": {
+        "task": "risks.tasks.risk_escalate_overdue",
+        "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),
     },
 }
 # How old the last heartbeat may be before the health check calls the worker stale.

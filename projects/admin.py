@@ -10,7 +10,16 @@ from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest
 
 from projects import policy, services
-from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Versioned
+from projects.models import (
+    ChecklistItem,
+    Membership,
+    Notification,
+    NotificationMute,
+    Phase,
+    Programme,
+    Project,
+    Versioned,
+)
 from projects.policy import Action
 
 
@@ -317,3 +326,39 @@ class MembershipAdmin(ProjectScopedAdmin):
         if db_field.name == "programme" and not request.user.is_superuser:
             kwargs["queryset"] = Programme.objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Rows that belong to a user rather than a project: superusers only."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(Notification)
+class NotificationAdmin(SuperuserOnlyAdmin):
+    list_display = ["title", "user", "kind", "created_at", "read_at", "emailed_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "body", "user__username", "dedupe_key"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(NotificationMute)
+class NotificationMuteAdmin(SuperuserOnlyAdmin):
+    list_display = ["user", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]

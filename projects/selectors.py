@@ -8,7 +8,16 @@ from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from projects import policy, variance
-from projects.models import ChecklistItem, Membership, Phase, Programme, Project
+from projects.models import (
+    ChecklistItem,
+    Membership,
+    Notification,
+    NotificationKind,
+    NotificationMute,
+    Phase,
+    Programme,
+    Project,
+)
 from projects.policy import User
 from projects.services import WORKER_HEARTBEAT_KEY
 
@@ -264,3 +273,13 @@ def _history_entry(kind, record, previous, fields, users) -> HistoryEntry | None
         else:
             return None
     return HistoryEntry(record.history_date, who, subject, action, changes)
+
+
+def notifications_for(*, user: User, limit: int = 100) -> list[Notification]:
+    return list(Notification.objects.filter(user=user).order_by("-created_at", "-pk")[:limit])
+
+
+def notification_kinds_for(*, user: User) -> list[tuple[str, str, bool]]:
+    """(kind, label, muted) for every kind of notification."""
+    muted = set(NotificationMute.objects.filter(user=user).values_list("kind", flat=True))
+    return [(kind, label, kind in muted) for kind, label in NotificationKind.choices]

@@ -45,5 +45,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_mark_read, name="notifications-read"),
+    path("notifications/mute/", views.notification_mute, name="notification-mute"),
     path("health/", views.health, name="health"),
 ]

@@ -23,7 +23,7 @@ from projects.forms import (
     PhaseForm,
     ProjectOverviewForm,
 )
-from projects.models import Phase, Project
+from projects.models import NotificationKind, Phase, Project
 from projects.policy import Action
 from risks import selectors as risk_selectors
 
@@ -449,3 +449,37 @@ def health(request: HttpRequest) -> JsonResponse:
         "worker_last_seen_seconds_ago": None if age is None else round(age.total_seconds()),
     }
     return JsonResponse(body, status=200 if database_ok else 503)
+
+
+# Notifications
+
+
+@require_GET
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    context = {
+        "notifications": selectors.notifications_for(user=request.user),
+        "kinds": selectors.notification_kinds_for(user=request.user),
+    }
+    return render(request, "projects/notifications.html", context)
+
+
+@require_POST
+@login_required
+def notifications_mark_read(request: HttpRequest) -> HttpResponse:
+    ids = [int(pk) for pk in request.POST.getlist("notification") if pk.isdigit()]
+    services.notification_mark_read(user=request.user, notification_ids=ids or None)
+    return redirect("notifications")
+
+
+@require_POST
+@login_required
+def notification_mute(request: HttpRequest) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    if kind not in NotificationKind.values:
+        return HttpResponse("Unknown kind of notification.", status=400)
+    muted = request.POST.get("muted") == "1"
+    services.notification_mute_set(user=request.user, kind=kind, muted=muted)
+    label = NotificationKind(kind).label
+    messages.success(request, f"{label}: {'muted' if muted else 'you will be told again'}.")
+    return redirect("notifications")

@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
-from projects.admin import ProjectScopedAdmin, RecordedByServicesAdmin
+from projects.admin import ProjectScopedAdmin, ProjectScopedInline, RecordedByServicesAdmin
 from risks import services
-from risks.models import Risk, RiskAssessment
+from risks.models import MitigationAction, Risk, RiskAssessment, RiskEscalation, RiskKeySequence
 
 
 class RiskAdminForm(forms.ModelForm):
@@ -58,6 +59,21 @@ class RiskAssessmentInline(admin.TabularInline):
         return True  # the parent risk's admin has checked the user may view it
 
 
+class MitigationActionInline(ProjectScopedInline, admin.TabularInline):
+    model = MitigationAction
+    project_path = "project"  # from the parent risk
+    fields = [
+        "order",
+        "title",
+        "owner_title",
+        "due",
+        "done",
+        "reduces_likelihood_to",
+        "reduces_impact_to",
+    ]
+    extra = 0
+
+
 @admin.register(Risk)
 class RiskAdmin(ProjectScopedAdmin):
     form = RiskAdminForm
@@ -79,7 +95,7 @@ class RiskAdmin(ProjectScopedAdmin):
     list_select_related = ["project"]
     readonly_fields = ["score"]
     ordering = ["project", "-score", "key"]
-    inlines = [RiskAssessmentInline]
+    inlines = [MitigationActionInline, RiskAssessmentInline]
 
     def save_model(self, request, obj, form, change):
         reason = form.cleaned_data.get("assessment_reason", "")
@@ -107,3 +123,44 @@ class RiskAssessmentAdmin(RecordedByServicesAdmin):
     search_fields = ["risk__key", "risk__title", "reason"]
     list_select_related = ["risk__project", "assessed_by"]
     date_hierarchy = "assessed_at"
+
+
+@admin.register(MitigationAction)
+class MitigationActionAdmin(ProjectScopedAdmin):
+    project_path = "risk__project"
+    list_display = [
+        "title",
+        "risk",
+        "owner_title",
+        "due",
+        "done",
+        "reduces_likelihood_to",
+        "reduces_impact_to",
+    ]
+    list_filter = ["done", "risk__project"]
+    search_fields = ["title", "owner_title", "risk__key", "risk__title"]
+    list_select_related = ["risk__project"]
+    readonly_fields = ["done_at", "done_by"]
+
+    def save_model(self, request, obj, form, change):
+        if obj.done and not obj.done_at:
+            obj.done_at, obj.done_by = timezone.now(), request.user
+        elif not obj.done:
+            obj.done_at, obj.done_by = None, None
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(RiskEscalation)
+class RiskEscalationAdmin(RecordedByServicesAdmin):
+    project_path = "risk__project"
+    list_display = ["risk", "reason", "escalated_at", "resolved_at"]
+    list_filter = ["reason", ("resolved_at", admin.EmptyFieldListFilter), "risk__project"]
+    search_fields = ["risk__key", "risk__title", "detail"]
+    list_select_related = ["risk__project"]
+
+
+@admin.register(RiskKeySequence)
+class RiskKeySequenceAdmin(RecordedByServicesAdmin):
+    list_display = ["project", "last_number"]
+    search_fields = ["project__code"]
+    list_select_related = ["project"]

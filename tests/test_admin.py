@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from gates.models import Gate
 from metrics.models import MetricSource
+from projects import services as project_services
+from projects.models import NotificationMute
 from risks import services as risk_services
-from risks.models import Risk
+from risks.models import Risk, RiskEscalation
 from tests.factories import (
     ChecklistItemFactory,
     GateApproverFactory,
@@ -43,6 +45,17 @@ def populate(project, user):
     GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=1)
     GateApproverFactory(gate=gate, user=user)
     SignOffFactory(gate=gate, signer=user)
+    listed = risk_services.risk_create(
+        project=project, by=user, title="Listed", likelihood=4, impact=4
+    )
+    risk_services.mitigation_action_create(risk=listed, by=user, title="Add indices")
+    RiskEscalation.objects.create(
+        risk=listed, reason="unresolved_high", escalated_at=timezone.now()
+    )
+    project_services.notify(
+        users=[user], kind="risk_escalated", title="Escalated", dedupe_key=f"test:{listed.pk}"
+    )
+    NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")
 
 
 @pytest.fixture
@@ -158,6 +171,8 @@ def test_editing_a_risk_in_the_admin_records_the_assessment_and_why(client, alic
             "assessment_reason": "Indices added after EXPLAIN ANALYZE",
             "assessments-TOTAL_FORMS": 0,
             "assessments-INITIAL_FORMS": 0,
+            "actions-TOTAL_FORMS": 0,
+            "actions-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -261,6 +276,8 @@ def test_adding_a_risk_in_the_admin_records_its_first_assessment(client, alice, 
             "assessment_reason": "Raised at the weekly review",
             "assessments-TOTAL_FORMS": 0,
             "assessments-INITIAL_FORMS": 0,
+            "actions-TOTAL_FORMS": 0,
+            "actions-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -284,6 +301,8 @@ def test_a_duplicate_risk_key_is_a_form_error_not_a_crash(client, alice, project
             "status": "open",
             "assessments-TOTAL_FORMS": 0,
             "assessments-INITIAL_FORMS": 0,
+            "actions-TOTAL_FORMS": 0,
+            "actions-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 200

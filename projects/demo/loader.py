@@ -21,7 +21,7 @@ from metrics.models import KPI
 from projects.demo import aad, provider_api, sprint8
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
 from risks import services as risk_services
-from risks.models import Risk
+from risks.models import MitigationAction, Risk
 
 PROGRAMME = {
     "slug": "platform-migrations",
@@ -202,18 +202,27 @@ class _Loader:
         return timezone.make_aware(datetime.combine(day, time(16, 30)))
 
     def _risk(self, project: Project, data: dict, start: date, pm) -> None:
-        if Risk.objects.filter(project=project, key=data["key"]).exists():
-            return
-        fields = {key: value for key, value in data.items() if key != "key"}
-        risk_services.risk_create(
-            project=project,
-            key=data["key"],
-            by=pm,
-            reason="Assessed in the plan.",
-            assessed_at=self._at(start),
-            **fields,
-        )
-        self.result.created[Risk._meta.verbose_name_plural] += 1
+        risk = Risk.objects.filter(project=project, key=data["key"]).first()
+        if risk is None:
+            fields = {key: value for key, value in data.items() if key not in {"key", "actions"}}
+            risk = risk_services.risk_create(
+                project=project,
+                key=data["key"],
+                by=pm,
+                reason="Assessed in the plan.",
+                assessed_at=self._at(start),
+                # Reviewed weekly, as the plans' escalation procedures have it.
+                review_by=self.monday + timedelta(days=4 + 7),
+                **fields,
+            )
+            self.result.created[Risk._meta.verbose_name_plural] += 1
+        for order, title in enumerate(data.get("actions", ()), start=1):
+            self._get_or_create(
+                MitigationAction,
+                risk=risk,
+                title=title,
+                defaults={"order": order, "owner_title": risk.owner_title},
+            )
 
     def _kpi(self, project: Project, data: dict, phases: dict) -> KPI:
         fields = {

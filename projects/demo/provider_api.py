@@ -1067,6 +1067,7 @@ PLAN = {
             "mitigation": "\n".join(f"{n}) {line}" for n, line in enumerate(mitigation, 1)),
             "owner_title": owner,
             "status": status,
+            "actions": mitigation,
         }
         for key, title, description, category, likelihood, impact, mitigation, owner, status in RISKS
     ],

@@ -14,6 +14,15 @@
         displayModeBar: false,
         responsive: true,
       });
+      if (chart.dataset.cellUrl && !chart.dataset.clickBound) {
+        // A heatmap: clicking a cell lists its risks.
+        chart.dataset.clickBound = "1";
+        chart.on("plotly_click", function (data) {
+          const cell = data.points[0].customdata;
+          const url = chart.dataset.cellUrl + "?likelihood=" + cell[0] + "&impact=" + cell[1];
+          window.htmx.ajax("GET", url, { target: chart.dataset.cellTarget, swap: "outerHTML" });
+        });
+      }
     });
   }
 
