@@ -4,9 +4,80 @@ alice manages project A; bob contributes to A; carol approves on A; erin is an e
 A's programme; victor views A; oscar is an outsider, a manager of project B only.
 """
 
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import environ
 import pytest
+from django.db import connection
 
 from tests.factories import MembershipFactory, ProgrammeFactory, ProjectFactory, UserFactory
+
+
+@pytest.fixture
+def isolated_cache(settings, tmp_path):
+    """A cache of this test's own, shared with the worker it starts (and no other worker)."""
+    url = f"filecache://{tmp_path / 'cache'}"
+    settings.CACHES = {"default": {**environ.Env.cache_url_config(url)}}
+    return url
+
+
+@pytest.fixture
+def test_queue():
+    """A queue of this test's own, so that no other worker on the broker takes its task."""
+    return f"waymark-test-{uuid.uuid4().hex[:12]}"
+
+
+def _test_database_url() -> str:
+    """The URL of the test database, for a worker process to share it."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{name}"
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture
+def celery_worker_process(isolated_cache, test_queue):
+    """A real Celery worker on the configured broker, listening on this test's queue only,
+    sharing this test's database and cache."""
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+            "--queues",
+            test_queue,
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "CACHE_URL": isolated_cache,
+            "DATABASE_URL": _test_database_url(),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
 
 
 @pytest.fixture(autouse=True)

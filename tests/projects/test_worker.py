@@ -1,13 +1,7 @@
 """A real Celery worker, on the configured broker, runs the scheduled heartbeat."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
-import environ
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -16,58 +10,6 @@ from django.utils import timezone
 from projects import selectors
 from projects.services import WORKER_HEARTBEAT_KEY
 from projects.tasks import worker_heartbeat
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def isolated_cache(settings, tmp_path):
-    """A cache of this test's own, shared with the worker it starts (and no other worker)."""
-    url = f"filecache://{tmp_path / 'cache'}"
-    settings.CACHES = {"default": {**environ.Env.cache_url_config(url)}}
-    return url
-
-
-@pytest.fixture
-def test_queue():
-    """A queue of this test's own, so that no other worker on the broker takes its task."""
-    return f"waymark-test-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def celery_worker_process(isolated_cache, test_queue):
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-            "--queues",
-            test_queue,
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "CACHE_URL": isolated_cache,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
 
 
 @pytest.mark.django_db
