@@ -153,6 +153,32 @@ RISK_BAND_THRESHOLDS = {
 # How long an open high or critical risk may sit unresolved before it is escalated.
 RISK_ESCALATE_AFTER_HOURS = env.float("RISK_ESCALATE_AFTER_HOURS", default=24.0)
 
+# Metric collection. Outbound HTTP goes only to hosts whose resolved addresses lie in these
+# networks (loopback unless configured), with these timeouts and this cap on answers.
+METRIC_HTTP_ALLOWED_NETWORKS = env.list(
+    "METRIC_HTTP_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
+)
+METRIC_HTTP_CONNECT_TIMEOUT = env.float("METRIC_HTTP_CONNECT_TIMEOUT", default=3.0)
+METRIC_HTTP_READ_TIMEOUT = env.float("METRIC_HTTP_READ_TIMEOUT", default=10.0)
+METRIC_HTTP_MAX_BYTES = env.int("METRIC_HTTP_MAX_BYTES", default=1_000_000)
+# Databases SQL sources may query, by name: "name=url" pairs separated by ";". The browser
+# only ever names one of these; it never types a connection string.
+METRIC_SQL_DATABASES = {
+    name.strip(): url.strip()
+    for name, _, url in (
+        pair.partition("=")
+        for pair in env.str(
+            "METRIC_SQL_DATABASES",
+            default=f"demo-legacy=sqlite:///{VAR_DIR / 'demo-legacy.sqlite3'};"
+            f"demo-new=sqlite:///{VAR_DIR / 'demo-new.sqlite3'}",
+        ).split(";")
+        if pair.strip()
+    )
+}
+METRIC_SQL_TIMEOUT_SECONDS = env.float("METRIC_SQL_TIMEOUT_SECONDS", default=5.0)
+# After this many failed collections in a row a source is unhealthy and its owner is told.
+METRIC_SOURCE_UNHEALTHY_AFTER = env.int("METRIC_SOURCE_UNHEALTHY_AFTER", default=3)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -244,6 +270,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "projects.tasks.worker_heartbeat",
         "schedule": env.float("WORKER_HEARTBEAT_SECONDS", default=30.0),
+    },
+    "metric-dispatch": {
+        "task": "metrics.tasks.metric_sources_dispatch",
+        "schedule": env.float("METRIC_DISPATCH_SECONDS", default=5.0),
     },
     "risk-escalation": {
         "task": "risks.tasks.risk_escalate_overdue",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from metrics.source_config import validate_source_config
 from projects.models import Phase, Project
@@ -53,6 +54,15 @@ class KPICategory(models.TextChoices):
     PROJECT = "project", "Project"
 
 
+class KPIStatus(models.TextChoices):
+    ON_TARGET = "on_target", "On target"
+    WARNING = "warning", "At risk"
+    BREACHED = "breached", "Breached"
+    NO_DATA = "no_data", "No data"
+    STALE = "stale", "Stale"
+    UNJUDGED = "unjudged", "No numeric target"
+
+
 class KPI(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="kpis")
     phase = models.ForeignKey(
@@ -94,6 +104,14 @@ class KPI(models.Model):
         related_name="owned_kpis",
     )
     owner_title = models.CharField(max_length=100, blank=True)
+    sustain_values = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="If set, on target only when this many latest values all meet the target "
+        "(e.g. 5 for 'stable for 5 consecutive days').",
+    )
+    status = models.CharField(max_length=20, choices=KPIStatus.choices, default=KPIStatus.NO_DATA)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,10 +127,17 @@ class KPI(models.Model):
                 violation_error_message="The cadence must be longer than zero.",
             ),
             *comparator_constraints("kpi", "comparator", "target_value", "target_value_high"),
+            models.CheckConstraint(
+                condition=Q(sustain_values__isnull=True) | Q(sustain_values__gte=1),
+                name="kpi_sustain_values_positive",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("kpi-detail", args=[self.pk])
 
     def clean(self) -> None:
         if self.phase_id and self.project_id and self.phase.project_id != self.project_id:
@@ -219,6 +244,9 @@ class Measurement(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    slot = models.DateTimeField(
+        null=True, blank=True, help_text="The scheduled collection this value answers."
+    )
 
     class Meta:
         ordering = ["kpi", "at"]
@@ -226,6 +254,17 @@ class Measurement(models.Model):
         constraints = [
             # Also the index for time-range reads of one KPI.
             models.UniqueConstraint(fields=["kpi", "at"], name="measurement_one_per_kpi_and_time"),
+            # A retried or duplicated poll writes once.
+            models.UniqueConstraint(
+                fields=["source", "slot"],
+                condition=Q(source__isnull=False, slot__isnull=False),
+                name="measurement_one_per_source_and_slot",
+            ),
+            models.CheckConstraint(
+                # The largest finite double: infinities (and, on PostgreSQL, NaN) fall outside.
+                condition=Q(value__gte=-1.7976931348623157e308, value__lte=1.7976931348623157e308),
+                name="measurement_value_finite",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,21 @@
-"""Writes of KPI values. Measurements are append-only: recorded once, never changed."""
+"""Writes of KPI values, and the collection that produces them. Measurements are append-only:
+recorded once, never changed."""
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
-from metrics.models import KPI, Measurement, MetricSource
+from metrics import collectors, status
+from metrics.models import KPI, KPIStatus, Measurement, MetricSource, SourceHealth, SourceKind
+from projects import selectors as project_selectors
+from projects import services as project_services
+from projects.models import NotificationKind
+
+logger = logging.getLogger(__name__)
 
 
 class MeasurementRefused(Exception):
@@ -17,13 +28,22 @@ def measurement_record(
     at: datetime,
     value: float,
     source: MetricSource | None = None,
+    slot: datetime | None = None,
     by=None,
     note: str = "",
     partial: bool = False,
 ) -> Measurement:
-    """Record `value` for `kpi` at `at`; a second value for the same moment is refused."""
+    """Record `value` for `kpi` at `at`; a second value for the same moment (or the same
+    source and slot) is refused."""
     measurement = Measurement(
-        kpi=kpi, at=at, value=value, source=source, recorded_by=by, note=note, partial=partial
+        kpi=kpi,
+        at=at,
+        value=value,
+        source=source,
+        slot=slot,
+        recorded_by=by,
+        note=note,
+        partial=partial,
     )
     # Uniqueness is left to the database, which settles two writers racing for one moment.
     measurement.full_clean(validate_unique=False, validate_constraints=False)
@@ -35,3 +55,178 @@ def measurement_record(
             f"{kpi} already has a value at {at:%Y-%m-%d %H:%M:%S}; measurements are not changed."
         ) from error
     return measurement
+
+
+def kpi_latest(kpi: KPI, count: int) -> list[tuple[datetime, float]]:
+    return list(
+        Measurement.objects.filter(kpi=kpi).order_by("-at").values_list("at", "value")[:count]
+    )
+
+
+@transaction.atomic
+def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
+    """Work out the KPI's status; on entering or leaving 'breached', tell its owner and the
+    project's managers (once per change)."""
+    now = now or timezone.now()
+    kpi = KPI.objects.select_for_update().select_related("project", "owner").get(pk=kpi.pk)
+    new = status.kpi_status(kpi, kpi_latest(kpi, max(kpi.sustain_values or 1, 1)), now=now)
+    old = kpi.status
+    if new == old:
+        return new
+    KPI.objects.filter(pk=kpi.pk).update(status=new, status_changed_at=now)
+    if KPIStatus.BREACHED in (old, new) and KPIStatus.STALE not in (old, new):
+        breached = new == KPIStatus.BREACHED
+        latest = kpi_latest(kpi, 1)
+        shown = f"{latest[0][1]:g}{f' {kpi.unit}' if kpi.unit else ''}" if latest else "—"
+        project_services.notify(
+            users=[kpi.owner, *project_selectors.project_managers(project=kpi.project)],
+            kind=NotificationKind.KPI_BREACHED if breached else NotificationKind.KPI_RECOVERED,
+            title=f"{kpi.project.code} KPI {'breached' if breached else 'back on target'}: "
+            f"{kpi.name}",
+            body=f"Latest value {shown}; target {kpi.target_display}.",
+            url=kpi.get_absolute_url(),
+            dedupe_key=f"kpi-status:{kpi.pk}:{now.isoformat()}",
+        )
+    return new
+
+
+def kpi_status_refresh_stale(*, now: datetime | None = None) -> int:
+    """Mark KPIs whose values stopped coming as stale (run by the dispatcher)."""
+    now = now or timezone.now()
+    changed = 0
+    for kpi in KPI.objects.exclude(status__in=[KPIStatus.STALE, KPIStatus.NO_DATA]):
+        if kpi_status_refresh(kpi=kpi, now=now) == KPIStatus.STALE:
+            changed += 1
+    return changed
+
+
+def metric_sources_claim_due(*, now: datetime | None = None, limit: int = 200):
+    """Claim the active sources due for collection: each gets its slot (the time it was due)
+    and its next due time. Two dispatchers running at once claim disjoint sources (SKIP LOCKED
+    on PostgreSQL)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = (
+            MetricSource.objects.filter(is_active=True)
+            .exclude(kind=SourceKind.MANUAL)
+            .filter(Q(next_due_at__lte=now) | Q(next_due_at__isnull=True))
+            .order_by(F("next_due_at").asc(nulls_first=True), "pk")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        claimed = []
+        for source in due[:limit]:
+            slot = source.next_due_at or now
+            if slot < now - source.interval:
+                slot = now  # long overdue (e.g. after downtime): collect now, not every gap
+            MetricSource.objects.filter(pk=source.pk).update(next_due_at=slot + source.interval)
+            claimed.append((source.pk, slot))
+    return claimed
+
+
+def _record_failure(source: MetricSource, message: str, now: datetime) -> None:
+    MetricSource.objects.filter(pk=source.pk).update(
+        last_error=message[:2000],
+        last_error_at=now,
+        consecutive_failures=F("consecutive_failures") + 1,
+    )
+    source.refresh_from_db()
+    if (
+        source.consecutive_failures >= settings.METRIC_SOURCE_UNHEALTHY_AFTER
+        and source.health != SourceHealth.FAILING
+    ):
+        MetricSource.objects.filter(pk=source.pk).update(health=SourceHealth.FAILING)
+        kpi = source.kpi
+        project_services.notify(
+            users=[kpi.owner, *project_selectors.project_managers(project=kpi.project)],
+            kind=NotificationKind.SOURCE_FAILING,
+            title=f"{kpi.project.code} source failing: {kpi.name}",
+            body=f"{source.consecutive_failures} collections in a row failed. Last error: "
+            f"{message}",
+            url=kpi.get_absolute_url(),
+            dedupe_key=f"source-failing:{source.pk}:{now.isoformat()}",
+        )
+
+
+def metric_source_poll(*, source_id: int, slot: datetime, now: datetime | None = None):
+    """Collect one value for `source_id`'s `slot` and record it; a second run for the same slot
+    writes nothing. Returns the measurement, or None if there was nothing (new) to record.
+    Raises SourceError for a transient failure, after recording it, so the caller may retry."""
+    now = now or timezone.now()
+    source = MetricSource.objects.select_related("kpi__project", "kpi__owner").get(pk=source_id)
+    if not source.is_active:
+        return None
+    if Measurement.objects.filter(source=source, slot=slot).exists():
+        return None
+    try:
+        reading = collectors.collect(source)
+    except collectors.SourceError as error:
+        _record_failure(source, str(error), now)
+        if error.transient:
+            raise
+        return None
+    try:
+        measurement = measurement_record(
+            kpi=source.kpi,
+            at=slot,
+            value=reading.value,
+            source=source,
+            slot=slot,
+            partial=reading.partial,
+            note=reading.note,
+        )
+    except MeasurementRefused:
+        return None  # a twin of this poll got there first
+    MetricSource.objects.filter(pk=source.pk).update(
+        health=SourceHealth.OK, last_success_at=now, consecutive_failures=0
+    )
+    kpi_status_refresh(kpi=source.kpi, now=now)
+    return measurement
+
+
+def metric_source_test(*, source: MetricSource) -> collectors.Reading:
+    """Fetch once and return the reading (or raise SourceError); records nothing."""
+    return collectors.collect(source)
+
+
+@transaction.atomic
+def measurement_enter(*, kpi: KPI, at: datetime, value: float, by, note: str = "") -> Measurement:
+    """A value entered by hand, then the KPI's status."""
+    measurement = measurement_record(kpi=kpi, at=at, value=value, by=by, note=note)
+    transaction.on_commit(lambda: kpi_status_refresh(kpi=kpi))
+    return measurement
+
+
+def measurements_push(*, kpi_values: list[dict], by) -> tuple[int, int]:
+    """Record a batch of pushed values atomically: (created, already there). A value that
+    differs from the one already stored for the same KPI and moment refuses the batch."""
+    created = existing = 0
+    with transaction.atomic():
+        for item in kpi_values:
+            stored = Measurement.objects.filter(kpi=item["kpi"], at=item["at"]).first()
+            if stored is not None:
+                if stored.value != item["value"]:
+                    raise MeasurementRefused(
+                        f"{item['kpi']} already has {stored.value:g} at {item['at'].isoformat()}; "
+                        f"{item['value']:g} was refused (measurements are not changed)."
+                    )
+                existing += 1
+                continue
+            measurement_record(
+                kpi=item["kpi"],
+                at=item["at"],
+                value=item["value"],
+                by=by,
+                note=item.get("note", ""),
+            )
+            created += 1
+    for kpi in {item["kpi"] for item in kpi_values}:
+        kpi_status_refresh(kpi=kpi)
+    return created, existing
+
+
+def sources_overdue(*, now: datetime | None = None):
+    now = now or timezone.now()
+    return MetricSource.objects.filter(
+        is_active=True, next_due_at__lt=now - timedelta(minutes=1)
+    ).exclude(kind=SourceKind.MANUAL)

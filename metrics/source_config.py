@@ -4,7 +4,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import jmespath
+import simpleeval
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from jmespath.exceptions import JMESPathError
 
 Config = dict[str, Any]
 
@@ -34,19 +38,42 @@ def _prometheus(config: Config) -> None:
     _require_http_url(config)
     _require_text(config, "query", "the PromQL expression to evaluate")
     _optional_positive_number(config, "timeout_seconds")
+    if config.get("aggregate") not in (None, "", "sum", "avg", "max", "min"):
+        raise ValidationError({"config": "'aggregate' is one of sum, avg, max, min."})
+
+
+def _headers(config: Config) -> None:
+    headers = config.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ValidationError({"config": "'headers' maps header names to text values."})
+    if "secret_header" in config and not isinstance(config["secret_header"], str):
+        raise ValidationError(
+            {"config": "'secret_header' names the header that carries the secret."}
+        )
 
 
 def _http_json(config: Config) -> None:
     _require_http_url(config)
-    _require_text(config, "json_path", "where the number sits in the answer, e.g. data.p95_ms")
+    path = _require_text(config, "json_path", "a JMESPath to the number, e.g. data.p95_ms")
+    try:
+        jmespath.compile(path)
+    except JMESPathError as error:
+        raise ValidationError({"config": f"'json_path' is not valid JMESPath: {error}"}) from None
+    _headers(config)
     _optional_positive_number(config, "timeout_seconds")
 
 
 def _http_probe(config: Config) -> None:
     _require_http_url(config)
-    measure = config.get("measure", "latency_ms")
-    if measure not in {"latency_ms", "up"}:
-        raise ValidationError({"config": "'measure' is 'latency_ms' or 'up'."})
+    measure = config.get("measure", "p95_ms")
+    if measure not in {"p50_ms", "p95_ms", "success_rate"}:
+        raise ValidationError({"config": "'measure' is 'p50_ms', 'p95_ms' or 'success_rate'."})
+    requests = config.get("requests", 5)
+    if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 50:
+        raise ValidationError({"config": "'requests' is how many to send: 1 to 50."})
+    _headers(config)
     if "expect_status" in config and not (
         isinstance(config["expect_status"], int) and 100 <= config["expect_status"] <= 599
     ):
@@ -55,6 +82,10 @@ def _http_probe(config: Config) -> None:
 
 
 def _sql(config: Config) -> None:
+    database = _require_text(config, "database", "the name of a database in METRIC_SQL_DATABASES")
+    if database not in settings.METRIC_SQL_DATABASES:
+        known = ", ".join(sorted(settings.METRIC_SQL_DATABASES)) or "none configured"
+        raise ValidationError({"config": f"No database called '{database}' (known: {known})."})
     _require_text(config, "query", "a SELECT that returns one number")
     if not config["query"].lstrip().lower().startswith(("select", "with")):
         raise ValidationError({"config": "'query' must be a read-only SELECT statement."})
@@ -70,6 +101,16 @@ def _derived(config: Config) -> None:
             raise ValidationError(
                 {"config": f"Input '{name}' must be a plain name mapped to a KPI id (a number)."}
             )
+    try:
+        simpleeval.simple_eval(
+            config["expression"],
+            names=dict.fromkeys(inputs, 1.0),
+            functions={"abs": abs, "min": min, "max": max, "round": round},
+        )
+    except ZeroDivisionError:
+        pass  # fine as an expression; only some values make it divide by zero
+    except (simpleeval.InvalidExpression, SyntaxError, TypeError) as error:
+        raise ValidationError({"config": f"'expression' cannot be evaluated: {error}"}) from None
 
 
 def _manual(config: Config) -> None:

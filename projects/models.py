@@ -301,6 +301,9 @@ class Membership(models.Model):
 class NotificationKind(models.TextChoices):
     RISK_ESCALATED = "risk_escalated", "Risk escalated"
     RISK_REVIEW_OVERDUE = "risk_review_overdue", "Risk review overdue"
+    KPI_BREACHED = "kpi_breached", "KPI breached"
+    KPI_RECOVERED = "kpi_recovered", "KPI back on target"
+    SOURCE_FAILING = "source_failing", "Metric source failing"
 
 
 class Notification(models.Model):

@@ -283,3 +283,13 @@ def notification_kinds_for(*, user: User) -> list[tuple[str, str, bool]]:
     """(kind, label, muted) for every kind of notification."""
     muted = set(NotificationMute.objects.filter(user=user).values_list("kind", flat=True))
     return [(kind, label, kind in muted) for kind, label in NotificationKind.choices]
+
+
+def project_managers(*, project: Project) -> list:
+    """Who manages the project: its named manager and members with the manager role on it or
+    on its programme."""
+    memberships = Membership.objects.filter(role="manager").filter(
+        Q(project=project) | Q(programme_id=project.programme_id)
+    )
+    managers = [membership.user for membership in memberships.select_related("user")]
+    return [*managers, project.manager] if project.manager else managers

@@ -9,8 +9,9 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from projects import selectors as project_selectors
 from projects import services as project_services
-from projects.models import Membership, NotificationKind, Project, Role
+from projects.models import NotificationKind, Project
 from risks.models import (
     EscalationReason,
     MitigationAction,
@@ -186,16 +187,6 @@ def _resolve_lapsed_escalations(*, risk_ids=None, now: datetime) -> int:
     return RiskEscalation.objects.filter(pk__in=lapsed).update(resolved_at=now)
 
 
-def _managers_of(project: Project) -> list:
-    memberships = Membership.objects.filter(role=Role.MANAGER).select_related("user")
-    managers = [
-        membership.user
-        for membership in memberships.filter(project=project)
-        | memberships.filter(programme_id=project.programme_id)
-    ]
-    return [*managers, project.manager]
-
-
 def risk_escalate_overdue(*, now: datetime | None = None, project_ids=None) -> list[RiskEscalation]:
     """Escalate overdue reviews and high risks left unresolved too long: mark each escalated
     and notify its owner and the project's managers. Idempotent: an open escalation is not
@@ -215,7 +206,7 @@ def risk_escalate_overdue(*, now: datetime | None = None, project_ids=None) -> l
                 )
                 why = escalation.get_reason_display()
                 project_services.notify(
-                    users=[risk.owner, *_managers_of(risk.project)],
+                    users=[risk.owner, *project_selectors.project_managers(project=risk.project)],
                     kind=kind,
                     title=f"{risk.project.code} {risk.key} escalated: {why}",
                     body=f"{risk.key}: {risk.title}\n{detail}",

@@ -67,7 +67,12 @@ def test_one_measurement_per_kpi_and_moment():
         ("http_json", {"url": "http://127.0.0.1/x"}, "'json_path' is required"),
         ("http_probe", {"url": "http://127.0.0.1/", "measure": "color"}, "'measure'"),
         ("http_probe", {"url": "http://127.0.0.1/", "expect_status": 42}, "'expect_status'"),
-        ("sql", {"query": "DELETE FROM providers"}, "read-only SELECT"),
+        ("sql", {"database": "demo-legacy", "query": "DELETE FROM providers"}, "read-only SELECT"),
+        ("sql", {"database": "postgres://evil@host/db", "query": "SELECT 1"}, "No database called"),
+        ("http_json", {"url": "http://127.0.0.1/x", "json_path": "a[?"}, "not valid JMESPath"),
+        ("derived", {"expression": "a +", "inputs": {"a": 1}}, "cannot be evaluated"),
+        ("derived", {"expression": "__import__('os')", "inputs": {"a": 1}}, "cannot be evaluated"),
+        ("prometheus", {"url": "http://p", "query": "up", "aggregate": "median"}, "aggregate"),
         ("prometheus", {"url": "http://p", "query": "up", "timeout_seconds": -1}, "positive"),
     ],
 )

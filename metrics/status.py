@@ -1,0 +1,65 @@
+"""Whether a KPI meets its target: computed here, and only here."""
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from metrics.models import KPI, Comparator, KPIStatus
+
+EQUAL_TOLERANCE = 1e-9
+
+
+def meets(kpi: KPI, value: float) -> bool:
+    """Does `value` meet the KPI's target?"""
+    target, high = kpi.target_value, kpi.target_value_high
+    match kpi.comparator:
+        case Comparator.LT:
+            return value < target
+        case Comparator.LTE:
+            return value <= target
+        case Comparator.GT:
+            return value > target
+        case Comparator.GTE:
+            return value >= target
+        case Comparator.EQ:
+            return math.isclose(value, target, rel_tol=EQUAL_TOLERANCE, abs_tol=EQUAL_TOLERANCE)
+        case Comparator.BETWEEN:
+            return target <= value <= high
+    raise ValueError(f"{kpi} has no numeric target")
+
+
+def near_limit(kpi: KPI, value: float) -> bool:
+    """On target, but past the warning value (towards the limit)."""
+    if kpi.warning_value is None:
+        return False
+    if kpi.comparator in (Comparator.LT, Comparator.LTE):
+        return value >= kpi.warning_value
+    if kpi.comparator in (Comparator.GT, Comparator.GTE):
+        return value <= kpi.warning_value
+    return False
+
+
+def kpi_status(kpi: KPI, latest: Sequence[tuple[datetime, float]], *, now: datetime) -> KPIStatus:
+    """The status of `kpi` given its latest measurements, newest first, as (at, value).
+
+    No value: no data. No value within twice the cadence: stale. Otherwise the newest value
+    decides: breached if it misses the target; at risk if it is past the warning value or, for
+    a sustained target, if the latest `sustain_values` values do not all meet it; else on
+    target.
+    """
+    if not latest:
+        return KPIStatus.NO_DATA
+    newest_at, newest = latest[0]
+    if now - newest_at > 2 * kpi.cadence:
+        return KPIStatus.STALE
+    if kpi.comparator is None:
+        return KPIStatus.UNJUDGED
+    if not meets(kpi, newest):
+        return KPIStatus.BREACHED
+    if kpi.sustain_values:
+        window = latest[: kpi.sustain_values]
+        if len(window) < kpi.sustain_values or not all(meets(kpi, v) for _, v in window):
+            return KPIStatus.WARNING
+    if near_limit(kpi, newest):
+        return KPIStatus.WARNING
+    return KPIStatus.ON_TARGET
