@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("projects.urls")),
     path("", include("risks.urls")),
+    path("", include("metrics.urls")),
 ]

@@ -179,7 +179,7 @@ def _sql(source: MetricSource) -> Reading:
     parts = urlsplit(url)
     try:
         if parts.scheme == "sqlite":
-            rows = _sqlite_rows(parts.path, query, timeout)
+            rows = _sqlite_rows("/" + parts.path.lstrip("/"), query, timeout)
         elif parts.scheme in {"postgres", "postgresql"}:
             rows = _postgres_rows(url, query, timeout)
         else:

@@ -82,7 +82,8 @@ def fetch(url: str, *, params=None, headers=None, timeout: float | None = None) 
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > cap:
                 raise FetchError(
-                    f"The answer is {declared} bytes, more than the {cap} allowed.", transient=False
+                    f"The answer is {declared} bytes, larger than the {cap} bytes allowed.",
+                    transient=False,
                 )
             body = bytearray()
             for chunk in response.iter_bytes():

@@ -19,7 +19,7 @@ from projects.models import (
     Project,
 )
 from projects.policy import User
-from projects.services import WORKER_HEARTBEAT_KEY
+from projects.services import WORKER_HEARTBEAT_KEY, WORKERS_SEEN_KEY
 
 
 @dataclass(frozen=True)
@@ -293,3 +293,12 @@ def project_managers(*, project: Project) -> list:
     )
     managers = [membership.user for membership in memberships.select_related("user")]
     return [*managers, project.manager] if project.manager else managers
+
+
+def workers_seen(*, now: datetime) -> list[tuple[str, timedelta]]:
+    """(worker, how long ago it last ran the heartbeat), most recent first."""
+    seen = cache.get(WORKERS_SEEN_KEY) or {}
+    return sorted(
+        ((name, now - datetime.fromisoformat(at)) for name, at in seen.items()),
+        key=lambda pair: pair[1],
+    )

@@ -5,7 +5,7 @@ from celery import shared_task
 from projects import services
 
 
-@shared_task
-def worker_heartbeat() -> None:
+@shared_task(bind=True)
+def worker_heartbeat(self) -> None:
     """Record that a worker is alive and the scheduler is sending it work."""
-    services.worker_heartbeat_record()
+    services.worker_heartbeat_record(hostname=self.request.hostname or "")

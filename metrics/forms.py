@@ -1,0 +1,105 @@
+import json
+
+from django import forms
+from django.utils import timezone
+
+from metrics.models import KPI, MetricSource
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class KPIForm(forms.ModelForm):
+    class Meta:
+        model = KPI
+        fields = [
+            "name",
+            "kind",
+            "category",
+            "phase",
+            "unit",
+            "baseline_value",
+            "baseline_text",
+            "comparator",
+            "target_value",
+            "target_value_high",
+            "warning_value",
+            "target_text",
+            "sustain_values",
+            "method",
+            "cadence",
+            "owner_title",
+            "description",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "method": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {"owner_title": "Owner"}
+        help_texts = {
+            "cadence": "How often a new value is expected, e.g. 1 00:00:00 for daily or 00:05:00."
+        }
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.project = project
+        self.fields["phase"].queryset = project.phases.filter(deleted_at__isnull=True)
+
+
+class MetricSourceForm(forms.ModelForm):
+    """A KPI's source. The secret is write-only: never sent back to the browser."""
+
+    config = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
+        help_text='JSON, e.g. {"url": "http://127.0.0.1:9090", "query": "up"}',
+    )
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Token sent in the header named by secret_header. "
+        "Leave empty to keep the stored one.",
+    )
+
+    class Meta:
+        model = MetricSource
+        fields = ["kind", "config", "secret", "interval", "is_active"]
+
+    def __init__(self, *args, kpi, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.kpi = kpi
+        if self.instance.pk and not self.is_bound:
+            self.initial["config"] = json.dumps(self.instance.config, indent=2)
+
+    def clean_config(self):
+        try:
+            value = json.loads(self.cleaned_data["config"])
+        except ValueError as error:
+            raise forms.ValidationError(f"This is not valid JSON: {error}.") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("The configuration is a JSON object: {...}.")
+        return value
+
+    def clean_secret(self):
+        return self.cleaned_data["secret"] or (self.instance.secret if self.instance.pk else "")
+
+
+class ManualValueForm(forms.Form):
+    value = forms.FloatField()
+    at = forms.DateTimeField(
+        label="When",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Leave empty for now.",
+    )
+    note = forms.CharField(required=False, max_length=500)
+
+    def clean_value(self):
+        value = self.cleaned_data["value"]
+        if value != value or value in (float("inf"), float("-inf")):
+            raise forms.ValidationError("Enter a finite number.")
+        return value
+
+    def clean_at(self):
+        at = self.cleaned_data.get("at") or timezone.now()
+        if at > timezone.now() + timezone.timedelta(minutes=5):
+            raise forms.ValidationError("A measurement cannot be in the future.")
+        return at

@@ -1,0 +1,147 @@
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from metrics import charts, collectors, policy, selectors, services
+from metrics.forms import KPIForm, ManualValueForm, MetricSourceForm
+from metrics.operations import operations_overview
+from projects import policy as project_policy
+from projects.policy import Action
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+@login_required
+def kpi_list(request: HttpRequest, pk: int) -> HttpResponse:
+    project = project_policy.get_project_for(request.user, pk)
+    kpis = list(selectors.kpi_list_for_project(project=project))
+    context = {
+        "project": project,
+        "groups": selectors.kpis_grouped(kpis),
+        "may_edit": project_policy.can_edit_project(request.user, project),
+    }
+    return render(request, "metrics/kpi_list.html", context)
+
+
+def _detail_context(request, kpi, **extra):
+    detail = selectors.kpi_detail(kpi_id=kpi.pk)
+    may_edit = project_policy.can_edit_project(request.user, kpi.project)
+    source = next((s for s in detail.sources.all() if s.is_active), None)
+    return {
+        "kpi": detail,
+        "project": detail.project,
+        "source": source,
+        "may_edit": may_edit,
+        "figure": charts.kpi_figure(detail, selectors.kpi_series(kpi=detail)),
+        "recent": selectors.recent_measurements(kpi=detail),
+        "value_form": ManualValueForm() if may_edit else None,
+        **extra,
+    }
+
+
+@require_GET
+@login_required
+def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    kpi = policy.get_kpi_for(request.user, pk)
+    return render(request, "metrics/kpi_detail.html", _detail_context(request, kpi))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def kpi_edit(request: HttpRequest, pk: int | None = None, project_pk: int | None = None):
+    if pk is not None:
+        kpi = policy.get_kpi_for(request.user, pk, Action.EDIT)
+        project = kpi.project
+    else:
+        project = project_policy.get_project_for(request.user, project_pk, Action.EDIT)
+        kpi = None
+    form = KPIForm(request.POST or None, instance=kpi, project=project)
+    if request.method == "POST" and form.is_valid():
+        kpi = form.save()
+        services.kpi_status_refresh(kpi=kpi)
+        messages.success(request, f"KPI “{kpi.name}” saved.")
+        return redirect(kpi.get_absolute_url())
+    status = 422 if request.method == "POST" else 200
+    context = {"form": form, "project": project, "kpi": kpi}
+    return render(request, "metrics/kpi_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    kpi = policy.get_kpi_for(request.user, pk, Action.EDIT)
+    current = kpi.sources.filter(is_active=True).first()
+    form = MetricSourceForm(request.POST or None, instance=current, kpi=kpi)
+    if request.method == "POST" and form.is_valid():
+        source = form.save(commit=False)
+        source.next_due_at = timezone.now()
+        source.health = "unknown" if source.pk is None else source.health
+        source.save()
+        messages.success(request, "Source saved; it is collected from now on.")
+        return redirect(kpi.get_absolute_url())
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request,
+        "metrics/source_form.html",
+        {"form": form, "kpi": kpi, "project": kpi.project},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def source_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fetch once from the KPI's active source and show the value or the exact error."""
+    kpi = policy.get_kpi_for(request.user, pk, Action.EDIT)
+    source = kpi.sources.filter(is_active=True).first()
+    context = {"kpi": kpi}
+    if source is None:
+        context["error"] = "This KPI has no active source to test."
+    else:
+        try:
+            context["reading"] = services.metric_source_test(source=source)
+        except collectors.SourceError as error:
+            context["error"] = str(error)
+    if request.htmx:
+        return render(request, "metrics/kpi_detail.html#test-result", context)
+    return render(request, "metrics/kpi_detail.html", {**_detail_context(request, kpi), **context})
+
+
+@require_POST
+@login_required
+def measurement_enter(request: HttpRequest, pk: int) -> HttpResponse:
+    kpi = policy.get_kpi_for(request.user, pk, Action.EDIT)
+    form = ManualValueForm(request.POST)
+    if form.is_valid():
+        try:
+            services.measurement_enter(
+                kpi=kpi,
+                at=form.cleaned_data["at"],
+                value=form.cleaned_data["value"],
+                by=request.user,
+                note=form.cleaned_data["note"],
+            )
+        except (services.MeasurementRefused, ValidationError) as error:
+            form.add_error(
+                None, str(error) if not hasattr(error, "messages") else "; ".join(error.messages)
+            )
+        else:
+            messages.success(request, "Value recorded.")
+            return redirect(kpi.get_absolute_url())
+    context = _detail_context(request, kpi, value_form=form)
+    return render(request, "metrics/kpi_detail.html", context, status=422)
+
+
+@require_GET
+@login_required
+def operations(request: HttpRequest) -> HttpResponse:
+    if not policy.may_see_operations(request.user):
+        raise PermissionDenied("The operations page is for administrators.")
+    return render(request, "metrics/operations.html", operations_overview(now=timezone.now()))
