@@ -177,6 +177,8 @@ METRIC_SQL_DATABASES = {
     )
 }
 METRIC_SQL_TIMEOUT_SECONDS = env.float("METRIC_SQL_TIMEOUT_SECONDS", default=5.0)
+# The queue poll tasks go to: a dedicated one lets collection scale apart from other work.
+METRIC_POLL_QUEUE = env.str("METRIC_POLL_QUEUE", default="celery")
 # After this many failed collections in a row a source is unhealthy and its owner is told.
 METRIC_SOURCE_UNHEALTHY_AFTER = env.int("METRIC_SOURCE_UNHEALTHY_AFTER", default=3)
 

@@ -37,7 +37,9 @@ class MeasurementPushView(APIView):
             )
         serializer = MeasurementIn(data=items, many=True)
         if not serializer.is_valid():
-            errors = {index: error for index, error in enumerate(serializer.errors) if error}
+            errors = serializer.errors  # by position in the batch
+            if isinstance(errors, list):
+                errors = {index: error for index, error in enumerate(errors) if error}
             return Response({"detail": "Nothing was recorded.", "errors": errors}, status=400)
         allowed = {
             kpi.pk: kpi

@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
@@ -100,6 +101,6 @@ class ManualValueForm(forms.Form):
 
     def clean_at(self):
         at = self.cleaned_data.get("at") or timezone.now()
-        if at > timezone.now() + timezone.timedelta(minutes=5):
+        if at > timezone.now() + timedelta(minutes=5):
             raise forms.ValidationError("A measurement cannot be in the future.")
         return at

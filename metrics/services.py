@@ -68,7 +68,11 @@ def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
     """Work out the KPI's status; on entering or leaving 'breached', tell its owner and the
     project's managers (once per change)."""
     now = now or timezone.now()
-    kpi = KPI.objects.select_for_update().select_related("project", "owner").get(pk=kpi.pk)
+    kpi = (
+        KPI.objects.select_for_update(of=("self",))
+        .select_related("project", "owner")
+        .get(pk=kpi.pk)
+    )
     new = status.kpi_status(kpi, kpi_latest(kpi, max(kpi.sustain_values or 1, 1)), now=now)
     old = kpi.status
     if new == old:

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from metrics import services
@@ -15,8 +16,8 @@ def metric_sources_dispatch() -> int:
     claimed = services.metric_sources_claim_due()
     for source_id, slot in claimed:
         transaction.on_commit(
-            lambda source_id=source_id, slot=slot: metric_source_poll.delay(
-                source_id, slot.isoformat()
+            lambda source_id=source_id, slot=slot: metric_source_poll.apply_async(
+                args=[source_id, slot.isoformat()], queue=settings.METRIC_POLL_QUEUE
             )
         )
     services.kpi_status_refresh_stale()

@@ -12,13 +12,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from gates.models import Gate, GateApprover, GateCriterion, GateState
-from metrics.models import KPI
-from projects.demo import aad, provider_api, sprint8
+from metrics.models import KPI, MetricSource, SourceKind
+from projects.demo import aad, demo_databases, provider_api, sprint8
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
 from risks import services as risk_services
 from risks.models import MitigationAction, Risk
@@ -89,7 +90,93 @@ class _Loader:
             projects[project.code] = project
         for username, code, role in PROJECT_MEMBERSHIPS:
             self._get_or_create(Membership, user=users[username], project=projects[code], role=role)
+        self._live_sources(projects)
         return self.result
+
+    def _live_sources(self, projects: dict) -> None:
+        """Sources that collect with nothing else running: probes of the portal's own health
+        endpoint, and a row-count reconciliation between two demo databases."""
+        demo_databases.ensure_created()
+        health = f"{settings.SITE_URL}/health/"
+        provider_api, aad = projects["PROVIDER-API"], projects["AAD"]
+        legacy_count = self._input_kpi(
+            provider_api, "Row count: providers in the Redis export", "demo-legacy"
+        )
+        migrated_count = self._input_kpi(
+            provider_api, "Row count: providers in PostgreSQL", "demo-new"
+        )
+        inputs = {"legacy": legacy_count.pk, "migrated": migrated_count.pk}
+        wiring = [
+            (
+                aad,
+                "Analytics API response time",
+                SourceKind.HTTP_PROBE,
+                {"url": health, "requests": 5, "measure": "p95_ms"},
+                30,
+            ),
+            (
+                provider_api,
+                "API availability during migration",
+                SourceKind.HTTP_PROBE,
+                {"url": health, "requests": 5, "measure": "success_rate"},
+                30,
+            ),
+            (
+                provider_api,
+                "Data migration validation pass rate",
+                SourceKind.DERIVED,
+                {"expression": "migrated / legacy * 100", "inputs": inputs},
+                60,
+            ),
+            (
+                provider_api,
+                "Dual-write data drift rate",
+                SourceKind.DERIVED,
+                {"expression": "abs(legacy - migrated) / legacy * 100", "inputs": inputs},
+                60,
+            ),
+        ]
+        for project, name, kind, config, seconds in wiring:
+            kpi = KPI.objects.get(project=project, name=name)
+            self._source(kpi, kind, config, seconds)
+
+    def _input_kpi(self, project: Project, name: str, database: str) -> KPI:
+        kpi, _ = self._get_or_create(
+            KPI,
+            project=project,
+            name=name,
+            defaults={
+                "kind": "leading",
+                "category": "technical",
+                "unit": "rows",
+                "method": f"Counts the rows of the providers table on the '{database}' database",
+                "description": "Input of the reconciliation: the row counts the plan compares "
+                "before and after the migration.",
+                "cadence": timedelta(minutes=5),
+                "owner_title": "Backend Lead",
+            },
+        )
+        self._source(
+            kpi,
+            SourceKind.SQL,
+            {"database": database, "query": "SELECT count(*) FROM providers"},
+            60,
+        )
+        return kpi
+
+    def _source(self, kpi: KPI, kind: str, config: dict, seconds: int) -> None:
+        if kpi.sources.filter(is_active=True).exists():
+            return
+        source = MetricSource(
+            kpi=kpi,
+            kind=kind,
+            config=config,
+            interval=timedelta(seconds=seconds),
+            next_due_at=timezone.now(),
+        )
+        source.full_clean()
+        source.save()
+        self.result.created[MetricSource._meta.verbose_name_plural] += 1
 
     def _users(self) -> dict:
         User = get_user_model()

@@ -1,0 +1,244 @@
+"""KPI pages, the source form, test-now, manual values, the push API and the operations page."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from metrics.models import KPIStatus, Measurement, MetricSource
+from tests.factories import KPIFactory, MeasurementFactory, MetricSourceFactory
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def kpi(project_a):
+    return KPIFactory(
+        project=project_a, name="API p95 latency", unit="ms", kind="lagging", category="technical"
+    )
+
+
+def test_kpis_are_grouped_as_the_plans_group_them(client, victor, project_a, kpi):
+    KPIFactory(
+        project=project_a, name="Schema design completion", kind="leading", category="project"
+    )
+    KPIFactory(project=project_a, name="Data integrity", kind="counter", category="technical")
+    client.force_login(victor)
+    page = client.get(reverse("kpi-list", args=[project_a.pk])).content.decode()
+    assert (
+        page.index("Leading indicators")
+        < page.index("Lagging indicators")
+        < page.index("Counter-metrics")
+    )
+    assert "Schema design completion" in page and "API p95 latency" in page
+
+
+def test_kpi_list_queries_do_not_grow_with_kpis(client, victor, project_a):
+    client.force_login(victor)
+    url = reverse("kpi-list", args=[project_a.pk])
+    KPIFactory(project=project_a)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    for _ in range(10):
+        MeasurementFactory(kpi=MetricSourceFactory(kpi=KPIFactory(project=project_a)).kpi)
+    with CaptureQueriesContext(connection) as large:
+        client.get(url)
+    assert len(large) == len(small)
+
+
+def test_kpi_page_charts_values_with_target_and_breaches(client, victor, kpi):
+    now = timezone.now()
+    for minutes, value in [(3, 420), (2, 520), (1, 450)]:
+        MeasurementFactory(kpi=kpi, at=now - timedelta(minutes=minutes), value=value)
+    client.force_login(victor)
+    response = client.get(kpi.get_absolute_url())
+    figure = response.context["figure"]
+    assert [trace["name"] for trace in figure["data"]] == ["API p95 latency", "Breach"]
+    assert figure["data"][1]["y"] == [520]
+    assert any(shape.get("y0") == 500 for shape in figure["layout"]["shapes"])
+
+
+def test_long_series_are_thinned_before_the_browser(kpi):
+    from metrics import selectors
+
+    start = timezone.now() - timedelta(days=10)
+    Measurement.objects.bulk_create(
+        Measurement(kpi=kpi, at=start + timedelta(minutes=minute), value=minute % 97)
+        for minute in range(6000)
+    )
+    series = selectors.kpi_series(kpi=kpi)
+    assert len(series) <= selectors.MAX_CHART_POINTS
+    assert max(value for _, value, _ in series) == 96 and min(value for _, value, _ in series) == 0
+
+
+def test_a_value_entered_by_hand_is_recorded_and_judged(
+    client, bob, kpi, django_capture_on_commit_callbacks
+):
+    client.force_login(bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("kpi-value-enter", args=[kpi.pk]), {"value": "612", "note": "From the APM"}
+        )
+    assert response.status_code == 302
+    measurement = Measurement.objects.get(kpi=kpi)
+    assert (measurement.value, measurement.recorded_by, measurement.note) == (
+        612,
+        bob,
+        "From the APM",
+    )
+    kpi.refresh_from_db()
+    assert kpi.status == KPIStatus.BREACHED
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"value": "fast"}, "Enter a number."),
+        ({"value": "nan"}, "Enter a number."),
+        ({"value": "1", "at": "2999-01-01T00:00"}, "cannot be in the future"),
+    ],
+)
+def test_bad_hand_entered_values_are_refused_with_a_reason(client, bob, kpi, data, message):
+    client.force_login(bob)
+    response = client.post(reverse("kpi-value-enter", args=[kpi.pk]), data)
+    assert response.status_code == 422 and message in response.content.decode()
+    assert not Measurement.objects.filter(kpi=kpi).exists()
+
+
+def test_the_source_form_validates_per_kind_and_never_shows_the_secret(client, alice, kpi):
+    client.force_login(alice)
+    url = reverse("kpi-source", args=[kpi.pk])
+    bad = client.post(
+        url, {"kind": "prometheus", "config": '{"query": "up"}', "interval": "00:01:00"}
+    )
+    assert bad.status_code == 422 and "&#x27;url&#x27; is required" in bad.content.decode()
+    not_json = client.post(url, {"kind": "prometheus", "config": "{url:", "interval": "00:01:00"})
+    assert "not valid JSON" in not_json.content.decode()
+    good = client.post(
+        url,
+        {
+            "kind": "http_json",
+            "config": '{"url": "http://127.0.0.1:1/x", "json_path": "a", '
+            '"secret_header": "Authorization"}',
+            "secret": "Bearer hidden-token",
+            "interval": "00:01:00",
+            "is_active": "on",
+        },
+    )
+    assert good.status_code == 302
+    source = MetricSource.objects.get(kpi=kpi)
+    assert source.secret == "Bearer hidden-token"
+    assert "hidden-token" not in client.get(url).content.decode()
+    assert "hidden-token" not in client.get(kpi.get_absolute_url()).content.decode()
+
+
+def test_test_now_shows_the_value_or_the_exact_error(client, alice, kpi, http_server):
+    url, _ = http_server
+    source = MetricSourceFactory(
+        kpi=kpi, kind="http_json", config={"url": f"{url}/json/ok", "json_path": "data.p95_ms"}
+    )
+    client.force_login(alice)
+    ok = client.post(reverse("kpi-source-test", args=[kpi.pk]), **HTMX)
+    assert "Fetched now: <strong>420.5 ms</strong>" in ok.content.decode()
+    source.config = {"url": f"{url}/not-json", "json_path": "a"}
+    source.save()
+    failed = client.post(reverse("kpi-source-test", args=[kpi.pk]), **HTMX)
+    assert "The test failed: The endpoint did not answer with JSON" in failed.content.decode()
+    assert not Measurement.objects.exists()
+
+
+def test_members_who_may_not_edit_cannot_touch_kpis(client, erin, kpi):
+    client.force_login(erin)
+    assert client.get(kpi.get_absolute_url()).status_code == 200
+    for name in ("kpi-edit", "kpi-source"):
+        assert client.get(reverse(name, args=[kpi.pk])).status_code == 403
+    assert client.post(reverse("kpi-value-enter", args=[kpi.pk]), {"value": "1"}).status_code == 403
+    assert client.post(reverse("kpi-source-test", args=[kpi.pk])).status_code == 403
+
+
+def test_non_members_get_404(client, oscar, kpi):
+    client.force_login(oscar)
+    assert client.get(kpi.get_absolute_url()).status_code == 404
+
+
+# Push API
+
+
+@pytest.fixture
+def token(bob):
+    return Token.objects.create(user=bob).key
+
+
+def push(client, token, data):
+    return client.post(
+        reverse("api-measurements"),
+        data,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+
+
+def test_pipelines_push_a_batch_with_a_token(client, token, kpi):
+    at = timezone.now().replace(microsecond=0)
+    batch = [
+        {"kpi": kpi.pk, "at": (at - timedelta(minutes=n)).isoformat(), "value": 400 + n}
+        for n in range(3)
+    ]
+    response = push(client, token, batch)
+    assert response.status_code == 201 and response.json() == {"created": 3, "already_recorded": 0}
+    again = push(client, token, batch)
+    assert again.status_code == 200 and again.json() == {"created": 0, "already_recorded": 3}
+    assert Measurement.objects.filter(kpi=kpi).count() == 3
+
+
+def test_a_bad_item_refuses_the_whole_batch(client, token, kpi):
+    at = timezone.now().isoformat()
+    response = push(
+        client,
+        token,
+        [{"kpi": kpi.pk, "at": at, "value": 1}, {"kpi": kpi.pk, "at": "yesterday", "value": "x"}],
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]["1"]) == {"at", "value"}
+    assert not Measurement.objects.exists()
+
+
+def test_a_changed_value_for_a_recorded_moment_is_refused(client, token, kpi):
+    at = timezone.now().isoformat()
+    push(client, token, {"kpi": kpi.pk, "at": at, "value": 1})
+    response = push(client, token, [{"kpi": kpi.pk, "at": at, "value": 2}])
+    assert response.status_code == 409 and "not changed" in response.json()["detail"]
+
+
+def test_pushing_needs_a_token_and_edit_rights(client, kpi, erin):
+    at = timezone.now().isoformat()
+    assert push(client, "wrong", {"kpi": kpi.pk, "at": at, "value": 1}).status_code == 401
+    viewer_token = Token.objects.create(user=erin).key
+    assert push(client, viewer_token, {"kpi": kpi.pk, "at": at, "value": 1}).status_code == 403
+    assert push(client, viewer_token, {"kpi": 999999, "at": at, "value": 1}).status_code == 400
+    assert not Measurement.objects.exists()
+
+
+# Operations
+
+
+def test_operations_page_is_for_staff_and_shows_failing_sources(client, alice, victor, kpi):
+    MetricSourceFactory(
+        kpi=kpi,
+        kind="http_json",
+        config={"url": "http://127.0.0.1:9/", "json_path": "a"},
+        health="failing",
+        consecutive_failures=4,
+        last_error="Could not connect",
+        next_due_at=timezone.now() - timedelta(minutes=5),
+    )
+    client.force_login(victor)
+    assert client.get(reverse("operations")).status_code == 403
+    client.force_login(alice)
+    page = client.get(reverse("operations")).content.decode()
+    assert "Could not connect" in page and 'id="queue-depth"' in page
