@@ -1,10 +1,12 @@
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -53,6 +55,21 @@ def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "metrics/kpi_detail.html", _detail_context(request, kpi))
 
 
+def _form_response(request, template, partial, context, *, status=200):
+    """The form alone for htmx (swapped into the page), or a page holding it."""
+    name = f"{template}#{partial}" if request.htmx else template
+    return render(request, name, context, status=status)
+
+
+def _saved(request, url: str) -> HttpResponse:
+    """After a save: htmx goes to `url` (HX-Redirect), a plain form is redirected."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def kpi_edit(request: HttpRequest, pk: int | None = None, project_pk: int | None = None):
@@ -67,10 +84,18 @@ def kpi_edit(request: HttpRequest, pk: int | None = None, project_pk: int | None
         kpi = form.save()
         services.kpi_status_refresh(kpi=kpi)
         messages.success(request, f"KPI “{kpi.name}” saved.")
-        return redirect(kpi.get_absolute_url())
+        return _saved(request, kpi.get_absolute_url())
+    context = {
+        "form": form,
+        "project": project,
+        "kpi": kpi,
+        "form_url": reverse("kpi-edit", args=[kpi.pk])
+        if kpi
+        else reverse("kpi-create", args=[project.pk]),
+        "cancel_url": kpi.get_absolute_url() if kpi else reverse("kpi-list", args=[project.pk]),
+    }
     status = 422 if request.method == "POST" else 200
-    context = {"form": form, "project": project, "kpi": kpi}
-    return render(request, "metrics/kpi_form.html", context, status=status)
+    return _form_response(request, "metrics/kpi_form.html", "kpi-form", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -82,16 +107,18 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         source = form.save(commit=False)
         source.next_due_at = timezone.now()
-        source.health = "unknown" if source.pk is None else source.health
         source.save()
         messages.success(request, "Source saved; it is collected from now on.")
-        return redirect(kpi.get_absolute_url())
+        return _saved(request, kpi.get_absolute_url())
+    context = {
+        "form": form,
+        "kpi": kpi,
+        "project": kpi.project,
+        "databases": sorted(settings.METRIC_SQL_DATABASES),
+    }
     status = 422 if request.method == "POST" else 200
-    return render(
-        request,
-        "metrics/source_form.html",
-        {"form": form, "kpi": kpi, "project": kpi.project},
-        status=status,
+    return _form_response(
+        request, "metrics/source_form.html", "source-form", context, status=status
     )
 
 

@@ -242,3 +242,30 @@ def test_operations_page_is_for_staff_and_shows_failing_sources(client, alice, v
     client.force_login(alice)
     page = client.get(reverse("operations")).content.decode()
     assert "Could not connect" in page and 'id="queue-depth"' in page
+
+
+def test_kpi_forms_come_as_a_page_or_a_fragment_and_save_with_htmx(client, alice, project_a):
+    client.force_login(alice)
+    url = reverse("kpi-create", args=[project_a.pk])
+    assert "<html" in client.get(url).content.decode()
+    assert "<html" not in client.get(url, **HTMX).content.decode()
+    bad = client.post(url, {"name": "", "kind": "lagging", "category": "technical"}, **HTMX)
+    assert bad.status_code == 422 and "This field is required." in bad.content.decode()
+    data = {
+        "name": "API p99 latency",
+        "kind": "lagging",
+        "category": "technical",
+        "unit": "ms",
+        "comparator": "lt",
+        "target_value": "1000",
+        "cadence": "00:05:00",
+    }
+    saved = client.post(url, data, **HTMX)
+    kpi = project_a.kpis.get(name="API p99 latency")
+    assert saved.status_code == 204 and saved["HX-Redirect"] == kpi.get_absolute_url()
+    between = client.post(
+        reverse("kpi-edit", args=[kpi.pk]),
+        {**data, "comparator": "between", "target_value": "900", "target_value_high": "100"},
+        **HTMX,
+    )
+    assert between.status_code == 422 and "low &lt; high" in between.content.decode()
