@@ -1,3 +1,5 @@
+import json
+
 from django import template
 
 register = template.Library()
@@ -10,3 +12,9 @@ def measure(value) -> str:
         return "—"
     text = f"{float(value):,.4f}".rstrip("0").rstrip(".")
     return "0" if text in {"-0", ""} else text
+
+
+@register.filter
+def as_json(value) -> str:
+    """A source's configuration as the JSON it was entered in."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
