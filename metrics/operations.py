@@ -18,7 +18,10 @@ def queue_depth() -> tuple[int | None, str]:
     name = app.conf.task_default_queue
     try:
         with app.connection_for_read() as connection, connection.channel() as channel:
-            _, count, _ = channel.queue_declare(queue=name, passive=True)
+            try:
+                _, count, _ = channel.queue_declare(queue=name, passive=True)
+            except connection.channel_errors:
+                return 0, ""  # Redis keeps no empty queue: nothing waits
             return count, ""
     except (KombuError, OSError) as error:
         logger.warning("Could not read the depth of queue %s: %s", name, error)
