@@ -37,6 +37,12 @@ ROUTES = {
         "application/json",
         b'{"status": "error", "errorType": "unavailable", "error": "too many queries"}',
     ),
+    "/fake-prometheus/unprocessable/api/v1/query": (
+        422,
+        "application/json",
+        b'{"status": "error", "errorType": "execution", "error": "query processing would load'
+        b' too many samples into memory"}',
+    ),
     "/fake-prometheus/nan/api/v1/query": (
         200,
         "application/json",

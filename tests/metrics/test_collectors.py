@@ -73,6 +73,13 @@ def test_prometheus_503_is_a_transient_error_with_its_message(http_server):
     assert error.transient
 
 
+def test_prometheus_422_keeps_its_message_and_is_not_retried(http_server):
+    url, _ = http_server
+    config = {"url": f"{url}/fake-prometheus/unprocessable", "query": "x"}
+    error = fails("prometheus", config, "HTTP 422, execution): query processing would load")
+    assert not error.transient
+
+
 def test_prometheus_nan_is_an_error(http_server):
     url, _ = http_server
     fails("prometheus", {"url": f"{url}/fake-prometheus/nan", "query": "x"}, "not a finite number")
