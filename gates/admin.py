@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gates.models import Gate, GateApprover, GateCriterion, SignOff
+from gates.models import Gate, GateApprover, GateAuditEntry, GateCriterion, SignOff
 from projects.admin import (
     ProjectScopedAdmin,
     ProjectScopedInline,
@@ -86,3 +86,13 @@ class SignOffAdmin(RecordedByServicesAdmin):
     search_fields = ["gate__name", "signer__username", "comment", "conditions"]
     list_select_related = ["gate__project", "signer"]
     date_hierarchy = "signed_at"
+
+
+@admin.register(GateAuditEntry)
+class GateAuditEntryAdmin(RecordedByServicesAdmin):
+    project_path = "gate__project"
+    list_display = ["gate", "sequence", "at", "actor", "action"]
+    list_filter = ["action", "gate__project"]
+    search_fields = ["gate__name"]
+    list_select_related = ["gate__project", "actor"]
+    date_hierarchy = "at"

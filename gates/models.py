@@ -14,10 +14,12 @@ class GateKind(models.TextChoices):
 
 
 class GateState(models.TextChoices):
-    PLANNED = "planned", "Planned"
+    """draft → open → decided; draft or open → cancelled. Nothing else."""
+
+    DRAFT = "draft", "Draft"
     OPEN = "open", "Open for sign-off"
     DECIDED = "decided", "Decided"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Decision(models.TextChoices):
@@ -48,7 +50,7 @@ class Gate(models.Model):
         max_length=100, blank=True, help_text="When the plan holds it, e.g. 'After D3'."
     )
     due_date = models.DateField(null=True, blank=True)
-    state = models.CharField(max_length=20, choices=GateState.choices, default=GateState.PLANNED)
+    state = models.CharField(max_length=20, choices=GateState.choices, default=GateState.DRAFT)
     decision = models.CharField(max_length=20, choices=Decision.choices, null=True, blank=True)  # noqa: DJ001 (NULL until decided)
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_rule = models.CharField(
@@ -56,6 +58,9 @@ class Gate(models.Model):
     )
     quorum = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="How many approvals decide, for the quorum rule."
+    )
+    audit_head = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Hash of the latest audit entry."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -120,6 +125,10 @@ class GateCriterion(models.Model):
     phase = models.ForeignKey(
         Phase, on_delete=models.CASCADE, null=True, blank=True, related_name="gate_criteria"
     )
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    attested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "gate criteria"
@@ -244,3 +253,47 @@ class SignOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signer} — {self.get_decision_display()} on {self.gate}"
+
+
+class AuditAction(models.TextChoices):
+    OPENED = "opened", "Opened for sign-off"
+    CRITERION_CHANGED = "criterion_changed", "Criterion changed"
+    APPROVER_CHANGED = "approver_changed", "Approver changed"
+    DELEGATED = "delegated", "Delegated"
+    SIGNED = "signed", "Signed"
+    INVALIDATED = "invalidated", "Signature invalidated"
+    DECIDED = "decided", "Decided"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class GateAuditEntry(models.Model):
+    """One thing that happened to a gate. Append-only (refused by a database trigger), and
+    chained: each entry carries the hash of the one before, so a changed or missing entry
+    shows."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.PROTECT, related_name="audit_entries")
+    sequence = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name_plural = "gate audit entries"
+        ordering = ["gate", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate", "sequence"], name="gate_audit_sequence_unique"),
+            models.CheckConstraint(
+                condition=Q(entry_hash__regex=r"^[0-9a-f]{64}$")
+                & Q(previous_hash__regex=r"^[0-9a-f]{64}$"),
+                name="gate_audit_hashes_are_sha256_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate} #{self.sequence}: {self.get_action_display()}"

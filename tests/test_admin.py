@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from gates import services as gate_services
 from gates.models import Gate
 from metrics.models import MetricSource
 from projects import services as project_services
@@ -46,6 +47,7 @@ def populate(project, user):
     GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=1)
     GateApproverFactory(gate=gate, user=user)
     SignOffFactory(gate=gate, signer=user)
+    gate_services.gate_open(gate=gate, by=user)
     listed = risk_services.risk_create(
         project=project, by=user, title="Listed", likelihood=4, impact=4
     )

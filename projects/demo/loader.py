@@ -343,7 +343,7 @@ class _Loader:
                 "phase": phases.get(data.get("phase")),
                 "timing": data.get("timing", ""),
                 "due_date": day(data["due_day"]),
-                "state": data.get("state", GateState.PLANNED),
+                "state": data.get("state", GateState.DRAFT),
                 "description": data.get("description", ""),
             },
         )

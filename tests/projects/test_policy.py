@@ -141,7 +141,7 @@ def test_a_named_approver_who_lost_access_to_the_project_cannot_sign(project_b, 
     assert not gate_policy.can_sign_gate(victor, gate)
 
 
-@pytest.mark.parametrize("state", ["planned", "decided", "withdrawn"])
+@pytest.mark.parametrize("state", ["draft", "decided", "cancelled"])
 def test_only_an_open_gate_can_be_signed(state, project_a, carol):
     from django.utils import timezone
 

@@ -1,0 +1,328 @@
+"""Gates: opening, signing, deciding, and the append-only, hash-chained audit trail."""
+
+import hashlib
+import json
+from dataclasses import asdict
+
+from django.contrib.auth import authenticate
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from gates.evaluation import GateEvaluation, evaluate_gate
+from gates.models import (
+    AuditAction,
+    Decision,
+    DecisionRule,
+    Gate,
+    GateAuditEntry,
+    GateState,
+    SignOff,
+    SignOffDecision,
+)
+from projects import policy as project_policy
+
+GENESIS = "0" * 64
+
+
+class GateRefused(Exception):
+    """The action is not allowed now; the message says why, for the person who tried."""
+
+
+# The audit trail
+
+
+def _canonical(data) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _entry_hash(entry: GateAuditEntry) -> str:
+    return hashlib.sha256(
+        _canonical(
+            {
+                "gate": entry.gate_id,
+                "sequence": entry.sequence,
+                "at": entry.at.isoformat(),
+                "actor": entry.actor_id,
+                "action": entry.action,
+                "before": entry.before,
+                "after": entry.after,
+                "previous": entry.previous_hash,
+            }
+        )
+    ).hexdigest()
+
+
+def _audit(gate: Gate, *, actor, action: str, before=None, after=None, at=None) -> GateAuditEntry:
+    """Append an entry to the gate's trail (the caller holds the gate's row lock)."""
+    last = gate.audit_entries.order_by("-sequence").first()
+    entry = GateAuditEntry(
+        gate=gate,
+        sequence=(last.sequence + 1) if last else 1,
+        at=(at or timezone.now()).replace(microsecond=0),
+        actor=actor,
+        action=action,
+        before=json.loads(_canonical(before or {})),
+        after=json.loads(_canonical(after or {})),
+        previous_hash=last.entry_hash if last else GENESIS,
+    )
+    entry.entry_hash = _entry_hash(entry)
+    entry.save()
+    # The gate keeps the head of its chain, so that losing the latest entries shows too.
+    Gate.objects.filter(pk=gate.pk).update(audit_head=entry.entry_hash)
+    return entry
+
+
+def gate_audit_verify(*, gate: Gate) -> tuple[bool, str]:
+    """Walk the gate's trail: every entry must hash to what it says, follow the one before
+    and leave no gap in the sequence."""
+    previous, expected_sequence = GENESIS, 1
+    for entry in gate.audit_entries.order_by("sequence"):
+        if entry.sequence != expected_sequence:
+            return False, f"Entry {expected_sequence} is missing."
+        if entry.previous_hash != previous:
+            return False, f"Entry {entry.sequence} does not follow entry {entry.sequence - 1}."
+        if _entry_hash(entry) != entry.entry_hash:
+            return False, f"Entry {entry.sequence} was changed after it was written."
+        previous, expected_sequence = entry.entry_hash, expected_sequence + 1
+    head = Gate.objects.values_list("audit_head", flat=True).get(pk=gate.pk)
+    if previous != (head or GENESIS):
+        return False, "The latest entries are missing: the trail ends before the gate's head."
+    return True, f"{expected_sequence - 1} entries, intact."
+
+
+# What is signed
+
+
+def gate_snapshot(gate: Gate, evaluation: GateEvaluation) -> dict:
+    """The canonical record an approver signs: the gate, its criteria as judged now, and the
+    set of required approvers."""
+    approvers = sorted(
+        (slot.pk, slot.user_id or 0, slot.role, slot.title) for slot in gate.approvers.all()
+    )
+    return {
+        "gate": gate.pk,
+        "project": gate.project_id,
+        "name": gate.name,
+        "kind": gate.kind,
+        "rollout_percent": gate.rollout_percent,
+        "decision_rule": gate.decision_rule,
+        "quorum": gate.quorum,
+        "criteria": [asdict(result) for result in evaluation.criteria],
+        "approvers": [list(slot) for slot in approvers],
+    }
+
+
+def snapshot_hash(snapshot: dict) -> str:
+    return hashlib.sha256(_canonical(snapshot)).hexdigest()
+
+
+def gate_current_hash(gate: Gate) -> str:
+    return snapshot_hash(gate_snapshot(gate, evaluate_gate(gate)))
+
+
+def signoff_verify(signoff: SignOff) -> bool:
+    """Does the signature belong to this gate as it stood? A signature copied onto another
+    gate, or made on a snapshot that no longer matches, fails."""
+    entry = signoff.gate.audit_entries.filter(
+        action=AuditAction.SIGNED, after__signoff=signoff.pk
+    ).first()
+    return bool(
+        entry
+        and entry.after.get("content_hash") == signoff.content_hash
+        and entry.after.get("signer") == signoff.signer_id
+    )
+
+
+# State changes
+
+
+def _locked(gate: Gate) -> Gate:
+    return Gate.objects.select_for_update(of=("self",)).select_related("project").get(pk=gate.pk)
+
+
+@transaction.atomic
+def gate_open(*, gate: Gate, by) -> Gate:
+    gate = _locked(gate)
+    if gate.state != GateState.DRAFT:
+        raise GateRefused(
+            f"Only a draft gate can be opened; this one is {gate.get_state_display().lower()}."
+        )
+    Gate.objects.filter(pk=gate.pk).update(state=GateState.OPEN)
+    _audit(
+        gate,
+        actor=by,
+        action=AuditAction.OPENED,
+        before={"state": gate.state},
+        after={"state": GateState.OPEN},
+    )
+    gate.state = GateState.OPEN
+    return gate
+
+
+@transaction.atomic
+def gate_cancel(*, gate: Gate, by, reason: str) -> Gate:
+    gate = _locked(gate)
+    if gate.state not in (GateState.DRAFT, GateState.OPEN):
+        raise GateRefused(f"A {gate.get_state_display().lower()} gate cannot be cancelled.")
+    Gate.objects.filter(pk=gate.pk).update(state=GateState.CANCELLED)
+    _audit(
+        gate,
+        actor=by,
+        action=AuditAction.CANCELLED,
+        before={"state": gate.state},
+        after={"state": GateState.CANCELLED, "reason": reason},
+    )
+    gate.state = GateState.CANCELLED
+    return gate
+
+
+def required_approvers(gate: Gate) -> list:
+    """Every user who may sign: users named on the gate, and members holding a role it asks
+    for."""
+    from projects.models import Membership
+
+    users = {slot.user for slot in gate.approvers.select_related("user") if slot.user}
+    roles = {slot.role for slot in gate.approvers.all() if slot.role and not slot.user_id}
+    if roles:
+        for membership in (
+            Membership.objects.filter(role__in=roles)
+            .filter(Q(project=gate.project) | Q(programme_id=gate.project.programme_id))
+            .select_related("user")
+        ):
+            users.add(membership.user)
+    return sorted((user for user in users if user.is_active), key=lambda user: user.pk)
+
+
+@transaction.atomic
+def gate_sign(
+    *,
+    gate: Gate,
+    signer,
+    decision: str,
+    password: str,
+    seen_hash: str,
+    comment: str = "",
+    conditions: str = "",
+    request=None,
+) -> SignOff:
+    """Sign `gate` for `signer`, who proves it is them with their password, on the snapshot
+    they saw (`seen_hash`). Refused, changing nothing, if the gate is not open, the signer is
+    not a required approver, the password is wrong, they signed already, or the gate changed
+    since they read it. May decide the gate."""
+    gate = _locked(gate)
+    if gate.state != GateState.OPEN:
+        raise GateRefused(
+            f"This gate is {gate.get_state_display().lower()}: it takes no signatures."
+        )
+    if signer not in required_approvers(gate) or not project_policy.can_view_project(
+        signer, gate.project
+    ):
+        raise GateRefused("You are not a required approver of this gate.")
+    if decision not in SignOffDecision.values:
+        raise GateRefused("Choose approve, reject, or approve with conditions.")
+    if decision == SignOffDecision.APPROVE_WITH_CONDITIONS and not conditions.strip():
+        raise GateRefused("Approving with conditions needs the conditions.")
+    if authenticate(request, username=signer.get_username(), password=password) != signer:
+        raise GateRefused("The password is not correct; nothing was signed.")
+    current = gate_current_hash(gate)
+    if current != seen_hash:
+        raise GateRefused(
+            "The gate changed while you were reading it (criteria, values or approvers); "
+            "review it again and sign what you see now."
+        )
+    try:
+        with transaction.atomic():
+            signoff = SignOff.objects.create(
+                gate=gate,
+                signer=signer,
+                decision=decision,
+                conditions=conditions.strip(),
+                comment=comment.strip(),
+                signed_at=timezone.now(),
+                content_hash=current,
+            )
+    except IntegrityError:
+        raise GateRefused("You have already signed this gate.") from None
+    _audit(
+        gate,
+        actor=signer,
+        action=AuditAction.SIGNED,
+        after={
+            "signoff": signoff.pk,
+            "signer": signer.pk,
+            "decision": decision,
+            "content_hash": current,
+            "conditions": signoff.conditions,
+        },
+    )
+    _decide_if_due(gate, by=signer)
+    return signoff
+
+
+def _decide_if_due(gate: Gate, *, by) -> Decision | None:
+    """Decide the gate once its rule is met; returns the decision, if one was made now."""
+    approvers = required_approvers(gate)
+    valid = list(gate.signoffs.filter(invalidated_at__isnull=True))
+    approvals = [s for s in valid if s.decision != SignOffDecision.REJECT]
+    rejections = [s for s in valid if s.decision == SignOffDecision.REJECT]
+    rule = gate.decision_rule
+    outcome = None
+    if rule == DecisionRule.ALL:
+        if rejections:
+            outcome = Decision.NO_GO
+        elif {s.signer_id for s in approvals} >= {user.pk for user in approvers}:
+            outcome = Decision.GO
+    elif rule == DecisionRule.ANY:
+        if approvals:
+            outcome = Decision.GO
+        elif rejections and len(rejections) == len(approvers):
+            outcome = Decision.NO_GO
+    elif rule == DecisionRule.QUORUM:
+        if len(approvals) >= gate.quorum:
+            outcome = Decision.GO
+        elif len(approvers) - len(rejections) < gate.quorum:
+            outcome = Decision.NO_GO
+    if outcome is None:
+        return None
+    if outcome == Decision.GO and any(
+        s.decision == SignOffDecision.APPROVE_WITH_CONDITIONS for s in approvals
+    ):
+        outcome = Decision.CONDITIONAL_GO
+    now = timezone.now()
+    decided = Gate.objects.filter(pk=gate.pk, state=GateState.OPEN).update(
+        state=GateState.DECIDED, decision=outcome, decided_at=now
+    )
+    if not decided:
+        return None  # someone else decided it: a gate is decided once
+    conditions = [s.conditions for s in approvals if s.conditions]
+    _audit(
+        gate,
+        actor=by,
+        action=AuditAction.DECIDED,
+        before={"state": GateState.OPEN},
+        after={"state": GateState.DECIDED, "decision": outcome, "conditions": conditions},
+        at=now,
+    )
+    return outcome
+
+
+@transaction.atomic
+def gate_signatures_invalidate(*, gate: Gate, by, reason: str) -> int:
+    """The gate's criteria or approvers changed: every valid signature of an open gate is
+    stamped invalid (when, why) and the trail records it."""
+    gate = _locked(gate)
+    now = timezone.now()
+    count = 0
+    for signoff in gate.signoffs.filter(invalidated_at__isnull=True):
+        SignOff.objects.filter(pk=signoff.pk).update(invalidated_at=now, invalidated_reason=reason)
+        _audit(
+            gate,
+            actor=by,
+            action=AuditAction.INVALIDATED,
+            before={"signoff": signoff.pk},
+            after={"reason": reason},
+            at=now,
+        )
+        count += 1
+    return count

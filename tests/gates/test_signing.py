@@ -1,0 +1,292 @@
+"""Signing a gate: who may, on what, with what proof; deciding once; an append-only trail."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from gates import services
+from gates.evaluation import Result, evaluate_gate
+from gates.models import GateAuditEntry, SignOff
+from tests.factories import (
+    ChecklistItemFactory,
+    GateApproverFactory,
+    GateCriterionFactory,
+    GateFactory,
+    KPIFactory,
+    MeasurementFactory,
+    PhaseFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def gate(project_a, alice, carol):
+    dave = UserFactory(username="dave")
+    project_a.memberships.create(user=dave, role="approver")
+    gate = GateFactory(project=project_a, name="Cutover go/no-go", kind="go_no_go")
+    kpi = KPIFactory(project=project_a, name="API p95 latency", unit="ms")
+    MeasurementFactory(kpi=kpi, value=420)
+    GateCriterionFactory(
+        gate=gate, order=1, text="p95 < 500 ms", kind="kpi", kpi=kpi, comparator="lt", threshold=500
+    )
+    GateApproverFactory(gate=gate, title="DBA", user=carol, role="")
+    GateApproverFactory(gate=gate, title="Tech Lead", user=dave, role="")
+    services.gate_open(gate=gate, by=alice)
+    gate.refresh_from_db()
+    return gate
+
+
+def sign(gate, user, decision="approve", password=PASSWORD, **extra):
+    return services.gate_sign(
+        gate=gate,
+        signer=user,
+        decision=decision,
+        password=password,
+        seen_hash=extra.pop("seen_hash", services.gate_current_hash(gate)),
+        **extra,
+    )
+
+
+def test_criteria_are_judged_on_the_evidence(project_a, alice):
+    gate = GateFactory(project=project_a)
+    slow, fast, silent = (KPIFactory(project=project_a) for _ in range(3))
+    MeasurementFactory(kpi=slow, value=700)
+    MeasurementFactory(kpi=fast, value=300)
+    phase = PhaseFactory(project=project_a, order=1, name="Foundation")
+    ChecklistItemFactory(phase=phase, done=True, done_at=timezone.now())
+    ChecklistItemFactory(phase=phase)
+    for kpi in (slow, fast, silent):
+        GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=500)
+    GateCriterionFactory(gate=gate, kind="checklist", phase=phase, critical=False)
+    attested = GateCriterionFactory(
+        gate=gate,
+        kind="manual",
+        text="Runbook written",
+        attested_by=alice,
+        attested_at=timezone.now(),
+    )
+    evaluation = evaluate_gate(gate)
+    assert [c.result for c in evaluation.criteria] == [
+        Result.NOT_MET,
+        Result.MET,
+        Result.UNKNOWN,
+        Result.NOT_MET,
+        Result.MET,
+    ]
+    assert (
+        "= 700" in evaluation.criteria[0].evidence
+        and "needs < 500" in evaluation.criteria[0].evidence
+    )
+    assert evaluation.criteria[3].evidence == "Foundation: 1 of 2 checklist items done"
+    assert attested.pk == evaluation.criteria[4].criterion_id
+    assert evaluation.recommendation == "no_go"
+
+
+def test_only_non_critical_failures_recommend_conditional_go(project_a):
+    gate = GateFactory(project=project_a)
+    GateCriterionFactory(gate=gate, kind="manual", critical=False)
+    assert evaluate_gate(gate).recommendation == "conditional_go"
+
+
+def test_all_approvals_decide_go_once_with_a_complete_trail(gate, carol):
+    dave = gate.approvers.get(title="Tech Lead").user
+    sign(gate, carol)
+    gate.refresh_from_db()
+    assert gate.state == "open"
+    sign(gate, dave)
+    gate.refresh_from_db()
+    assert (gate.state, gate.decision) == ("decided", "go")
+    actions = list(gate.audit_entries.values_list("action", flat=True))
+    assert actions == ["opened", "signed", "signed", "decided"]
+    assert services.gate_audit_verify(gate=gate) == (True, "4 entries, intact.")
+
+
+def test_a_reject_under_rule_all_decides_no_go(gate, carol):
+    sign(gate, carol, decision="reject", comment="Rollback not rehearsed")
+    gate.refresh_from_db()
+    assert (gate.state, gate.decision) == ("decided", "no_go")
+
+
+def test_approval_with_conditions_decides_conditional_go(gate, carol):
+    dave = gate.approvers.get(title="Tech Lead").user
+    sign(gate, carol, decision="approve_with_conditions", conditions="Rehearse rollback first")
+    sign(gate, dave)
+    gate.refresh_from_db()
+    assert gate.decision == "conditional_go"
+    assert gate.audit_entries.get(action="decided").after["conditions"] == [
+        "Rehearse rollback first"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "kwargs", "message"),
+    [
+        ("alice", {}, "not a required approver"),
+        ("carol", {"password": "wrong"}, "password is not correct"),
+        ("carol", {"decision": "approve_with_conditions"}, "needs the conditions"),
+        ("carol", {"seen_hash": "0" * 64}, "changed while you were reading"),
+    ],
+)
+def test_refused_signatures_change_nothing(gate, request, who, kwargs, message):
+    with pytest.raises(services.GateRefused, match=message):
+        sign(gate, request.getfixturevalue(who), **kwargs)
+    assert not SignOff.objects.exists()
+    assert list(gate.audit_entries.values_list("action", flat=True)) == ["opened"]
+
+
+def test_one_signature_per_approver(gate, carol):
+    sign(gate, carol)
+    with pytest.raises(services.GateRefused, match="already signed"):
+        sign(gate, carol)
+    assert SignOff.objects.filter(signer=carol).count() == 1
+
+
+def test_draft_cancelled_and_decided_gates_take_no_signatures(project_a, carol, alice):
+    draft = GateFactory(project=project_a)
+    GateApproverFactory(gate=draft, user=carol, role="")
+    with pytest.raises(services.GateRefused, match="draft"):
+        sign(draft, carol)
+    services.gate_open(gate=draft, by=alice)
+    services.gate_cancel(gate=draft, by=alice, reason="Plan changed")
+    with pytest.raises(services.GateRefused, match="cancelled"):
+        sign(draft, carol)
+    with pytest.raises(services.GateRefused, match="cannot be cancelled"):
+        services.gate_cancel(gate=draft, by=alice, reason="again")
+
+
+def test_a_change_invalidates_signatures_visibly_and_they_can_sign_again(gate, carol, alice):
+    first = sign(gate, carol)
+    assert (
+        services.gate_signatures_invalidate(
+            gate=gate, by=alice, reason="Threshold lowered to 400 ms"
+        )
+        == 1
+    )
+    first.refresh_from_db()
+    assert first.invalidated_at and first.invalidated_reason == "Threshold lowered to 400 ms"
+    assert sign(gate, carol).pk != first.pk
+    assert services.gate_audit_verify(gate=gate)[0]
+
+
+def test_a_signature_copied_onto_another_gate_fails_verification(gate, carol, project_a):
+    genuine = sign(gate, carol)
+    assert services.signoff_verify(genuine)
+    other = GateFactory(project=project_a)
+    copy = SignOff.objects.create(
+        gate=other,
+        signer=carol,
+        decision="approve",
+        signed_at=genuine.signed_at,
+        content_hash=genuine.content_hash,
+    )
+    assert not services.signoff_verify(copy)
+
+
+def test_signatures_and_audit_entries_are_append_only_in_the_database(gate, carol):
+    signoff = sign(gate, carol)
+    entry = gate.audit_entries.first()
+    refused = [
+        lambda: GateAuditEntry.objects.filter(pk=entry.pk).update(action="decided"),
+        lambda: SignOff.objects.filter(pk=signoff.pk).update(decision="reject"),
+        lambda: SignOff.objects.filter(pk=signoff.pk).update(
+            invalidated_at=timezone.now(), invalidated_reason="x", comment="rewritten"
+        ),
+    ]
+    if connection.vendor == "postgresql":  # SQLite's test runner needs DELETE (see 0005)
+        refused += [
+            lambda: GateAuditEntry.objects.filter(pk=entry.pk).delete(),
+            lambda: SignOff.objects.filter(pk=signoff.pk).delete(),
+        ]
+    for statement in refused:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            statement()
+
+
+def _without_audit_triggers(sql, params):
+    """Run `sql` as someone with direct database access would, past the triggers."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # As a database superuser could: replica mode skips the triggers.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(sql, params)
+            cursor.execute("SET LOCAL session_replication_role = origin")
+        else:
+            cursor.execute("DROP TRIGGER gates_audit_no_update")  # rolled back with the test
+            cursor.execute(sql, params)
+
+
+def test_the_chain_shows_a_tampered_entry(gate, carol):
+    sign(gate, carol)
+    entry = gate.audit_entries.get(action="signed")
+    _without_audit_triggers(
+        "UPDATE gates_gateauditentry SET after = %s WHERE id = %s",
+        ['{"decision": "reject"}', entry.pk],
+    )
+    assert services.gate_audit_verify(gate=gate) == (
+        False,
+        "Entry 2 was changed after it was written.",
+    )
+
+
+def test_the_chain_shows_a_missing_entry(gate, carol):
+    sign(gate, carol)
+    entry = gate.audit_entries.get(action="opened")
+    _without_audit_triggers("DELETE FROM gates_gateauditentry WHERE id = %s", [entry.pk])
+    assert services.gate_audit_verify(gate=gate) == (False, "Entry 1 is missing.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_approvers_signing_at_once_decide_the_gate_once(gate, carol):
+    dave = gate.approvers.get(title="Tech Lead").user
+    seen = services.gate_current_hash(gate)
+    barrier, errors = threading.Barrier(3), []
+
+    def sign_as(user):
+        barrier.wait()
+        try:
+            sign(gate, user, seen_hash=seen)
+        except services.GateRefused as error:
+            errors.append(str(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_as, args=[u]) for u in (carol, dave, carol)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gate.refresh_from_db()
+    # Carol's second submission is refused: already signed, or the gate already decided.
+    assert len(errors) == 1
+    assert "already signed" in errors[0] or "is decided" in errors[0]
+    assert SignOff.objects.filter(gate=gate).count() == 2
+    assert (gate.state, gate.decision) == ("decided", "go")
+    assert gate.audit_entries.filter(action="decided").count() == 1
+    assert services.gate_audit_verify(gate=gate)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_signature_lands_on_a_snapshot_that_changed_underneath(gate, carol):
+    seen = services.gate_current_hash(gate)
+    kpi = gate.criteria.get().kpi
+    MeasurementFactory(kpi=kpi, value=650, at=timezone.now() + timedelta(seconds=1))
+    with pytest.raises(services.GateRefused, match="changed while you were reading"):
+        sign(gate, carol, seen_hash=seen)
+    assert not SignOff.objects.exists()
+
+
+def test_the_verify_command_reports_a_broken_trail(gate, carol):
+    from django.core.management import CommandError, call_command
+
+    sign(gate, carol)
+    call_command("verify_gate_audit")
+    entry = gate.audit_entries.get(action="signed")
+    _without_audit_triggers("DELETE FROM gates_gateauditentry WHERE id = %s", [entry.pk])
+    with pytest.raises(CommandError, match="1 gate trail"):
+        call_command("verify_gate_audit")
