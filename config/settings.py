@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "simple_history",
+    "axes",
     "projects",
     "risks",
     "metrics",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -181,6 +183,17 @@ METRIC_SQL_TIMEOUT_SECONDS = env.float("METRIC_SQL_TIMEOUT_SECONDS", default=5.0
 METRIC_POLL_QUEUE = env.str("METRIC_POLL_QUEUE", default="celery")
 # After this many failed collections in a row a source is unhealthy and its owner is told.
 METRIC_SOURCE_UNHEALTHY_AFTER = env.int("METRIC_SOURCE_UNHEALTHY_AFTER", default=3)
+
+# Login lockout (django-axes): failed passwords, at login or when signing a gate, count
+# towards it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

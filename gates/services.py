@@ -194,7 +194,6 @@ def required_approvers(gate: Gate) -> list:
     return sorted((user for user in users if user.is_active), key=lambda user: user.pk)
 
 
-@transaction.atomic
 def gate_sign(
     *,
     gate: Gate,
@@ -202,14 +201,30 @@ def gate_sign(
     decision: str,
     password: str,
     seen_hash: str,
+    request,
     comment: str = "",
     conditions: str = "",
-    request=None,
 ) -> SignOff:
     """Sign `gate` for `signer`, who proves it is them with their password, on the snapshot
-    they saw (`seen_hash`). Refused, changing nothing, if the gate is not open, the signer is
+    they saw (`seen_hash`); `request` is the HTTP request, for the login lockout, which a wrong
+    password counts towards. Refused, changing nothing, if the gate is not open, the signer is
     not a required approver, the password is wrong, they signed already, or the gate changed
     since they read it. May decide the gate."""
+    # Checked before the transaction, so that a failed attempt is kept for the lockout.
+    if authenticate(request, username=signer.get_username(), password=password) != signer:
+        raise GateRefused("The password is not correct; nothing was signed.")
+    return _sign(
+        gate=gate,
+        signer=signer,
+        decision=decision,
+        seen_hash=seen_hash,
+        comment=comment,
+        conditions=conditions,
+    )
+
+
+@transaction.atomic
+def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
     gate = _locked(gate)
     if gate.state != GateState.OPEN:
         raise GateRefused(
@@ -223,8 +238,6 @@ def gate_sign(
         raise GateRefused("Choose approve, reject, or approve with conditions.")
     if decision == SignOffDecision.APPROVE_WITH_CONDITIONS and not conditions.strip():
         raise GateRefused("Approving with conditions needs the conditions.")
-    if authenticate(request, username=signer.get_username(), password=password) != signer:
-        raise GateRefused("The password is not correct; nothing was signed.")
     current = gate_current_hash(gate)
     if current != seen_hash:
         raise GateRefused(

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test import RequestFactory
 from django.utils import timezone
 
 from gates import services
@@ -49,6 +50,7 @@ def sign(gate, user, decision="approve", password=PASSWORD, **extra):
         decision=decision,
         password=password,
         seen_hash=extra.pop("seen_hash", services.gate_current_hash(gate)),
+        request=RequestFactory().post("/sign/", REMOTE_ADDR="127.0.0.1"),
         **extra,
     )
 
@@ -290,3 +292,14 @@ def test_the_verify_command_reports_a_broken_trail(gate, carol):
     _without_audit_triggers("DELETE FROM gates_gateauditentry WHERE id = %s", [entry.pk])
     with pytest.raises(CommandError, match="1 gate trail"):
         call_command("verify_gate_audit")
+
+
+def test_wrong_signing_passwords_count_towards_the_login_lockout(gate, carol, client, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        with pytest.raises(services.GateRefused):
+            sign(gate, carol, password="wrong")
+    response = client.post(
+        "/login/", {"username": "carol", "password": PASSWORD}, REMOTE_ADDR="127.0.0.1"
+    )
+    assert response.status_code != 302  # locked out, even with the right password now
+    assert "_auth_user_id" not in client.session

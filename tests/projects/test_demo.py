@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from gates.models import Gate
 from metrics.models import KPI
@@ -32,8 +33,9 @@ def test_load_demo_prints_a_working_password_for_every_demo_login():
     call_command("load_demo", stdout=out)
     lines = {line.split()[0]: line.split()[1] for line in out.getvalue().splitlines()[3:]}
     assert set(lines) >= {"pm", "approver", "exec", "admin", "contributor", "viewer"}
+    request = RequestFactory().post("/login/", REMOTE_ADDR="127.0.0.1")
     for username, password in lines.items():
-        assert authenticate(username=username, password=password), username
+        assert authenticate(request, username=username, password=password), username
 
 
 def test_loading_twice_creates_nothing_the_second_time():
