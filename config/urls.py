@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("risks.urls")),
     path("", include("metrics.urls")),
+    path("", include("gates.urls")),
 ]

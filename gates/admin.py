@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from gates.models import Gate, GateApprover, GateAuditEntry, GateCriterion, SignOff
+from gates import services
+from gates.models import AuditAction, Gate, GateApprover, GateAuditEntry, GateCriterion, SignOff
 from projects.admin import (
     ProjectScopedAdmin,
     ProjectScopedInline,
@@ -29,6 +30,39 @@ class SignOffInline(RecordedByServicesInline):
     fields = ["signer", "decision", "conditions", "signed_at", "invalidated_at"]
 
 
+def _described(obj) -> dict:
+    return {
+        field.name: str(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+        if field.name not in {"id", "gate"}
+    }
+
+
+class GateDefinitionAdminMixin:
+    """Saving or deleting a criterion or approver goes into the gate's trail and invalidates
+    signatures given on the old definition."""
+
+    definition_action = AuditAction.CRITERION_CHANGED
+
+    def save_model(self, request, obj, form, change):
+        before = _described(type(obj).objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        services.gate_definition_changed(
+            gate=obj.gate,
+            by=request.user,
+            action=self.definition_action,
+            before=before,
+            after=_described(obj),
+        )
+
+    def delete_model(self, request, obj):
+        gate, before = obj.gate, _described(obj)
+        super().delete_model(request, obj)
+        services.gate_definition_changed(
+            gate=gate, by=request.user, action=self.definition_action, before=before, after={}
+        )
+
+
 @admin.register(Gate)
 class GateAdmin(ProjectScopedAdmin):
     edit_action = Action.MANAGE
@@ -49,6 +83,26 @@ class GateAdmin(ProjectScopedAdmin):
     list_select_related = ["project", "phase__project"]
     inlines = [GateCriterionInline, GateApproverInline, SignOffInline]
     readonly_fields = ["state", "decision", "decided_at"]
+
+    def save_formset(self, request, form, formset, change):
+        action = {
+            GateCriterion: AuditAction.CRITERION_CHANGED,
+            GateApprover: AuditAction.APPROVER_CHANGED,
+        }.get(formset.model)
+        if action is None:
+            return super().save_formset(request, form, formset, change)
+        changed = formset.has_changed()
+        super().save_formset(request, form, formset, change)
+        if changed:
+            services.gate_definition_changed(
+                gate=form.instance,
+                by=request.user,
+                action=action,
+                before={},
+                after={"edited_in": "gate form", "rows": len(formset.forms)},
+            )
+        return None
+
     fieldsets = [
         (None, {"fields": ["project", "phase", "order", "name", "description"]}),
         ("Kind", {"fields": ["kind", "rollout_percent", "timing", "due_date"]}),
@@ -57,7 +111,7 @@ class GateAdmin(ProjectScopedAdmin):
 
 
 @admin.register(GateCriterion)
-class GateCriterionAdmin(ProjectScopedAdmin):
+class GateCriterionAdmin(GateDefinitionAdminMixin, ProjectScopedAdmin):
     project_path = "gate__project"
     edit_action = Action.MANAGE
     list_display = ["text", "gate", "kind", "critical", "kpi", "comparator", "threshold"]
@@ -67,7 +121,9 @@ class GateCriterionAdmin(ProjectScopedAdmin):
 
 
 @admin.register(GateApprover)
-class GateApproverAdmin(ProjectScopedAdmin):
+class GateApproverAdmin(GateDefinitionAdminMixin, ProjectScopedAdmin):
+    definition_action = AuditAction.APPROVER_CHANGED
+
     project_path = "gate__project"
     edit_action = Action.MANAGE
     list_display = ["gate", "title", "user", "role"]

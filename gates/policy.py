@@ -4,7 +4,9 @@ Members see a project's gates; managers set them up; only a required approver si
 named on the gate, or a member holding the role the gate asks for.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from gates.models import Gate, GateApprover, GateState
 from projects import policy as project_policy
@@ -34,3 +36,18 @@ def can_sign_gate(user: User, gate: Gate) -> bool:
 
 def visible_gates(user: User) -> QuerySet[Gate]:
     return Gate.objects.filter(project__in=project_policy.visible_projects(user))
+
+
+def get_gate_for(user: User, pk: int, action: Action = Action.VIEW) -> Gate:
+    """The gate `pk` if `user` may do `action` on its project (signing is decided by
+    `gates.services`): 404 if they may not see it, else 403."""
+    gate = (
+        Gate.objects.select_related("project__programme", "phase")
+        .filter(pk=pk, project__in=project_policy.visible_projects(user))
+        .first()
+    )
+    if gate is None:
+        raise Http404("No such gate.")
+    if not project_policy.can(user, gate.project, action):
+        raise PermissionDenied(f"You may not {action} this gate.")
+    return gate

@@ -1,6 +1,6 @@
 """Reads of gates that pages share."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from gates.models import Gate, GateCriterion, SignOff
 from projects.models import Project
@@ -23,4 +23,32 @@ def gate_list_for_project(*, project: Project) -> QuerySet[Gate]:
             ),
         )
         .order_by("order", "pk")
+    )
+
+
+def gates_awaiting_signature(*, user) -> list[Gate]:
+    """Open gates, in projects `user` may see, that name them as a required approver (by
+    name, or by a role they hold) and that they have not signed."""
+    from django.db.models import Exists, OuterRef
+
+    from gates.models import GateApprover, GateState
+    from projects import policy as project_policy
+    from projects.models import Membership
+
+    if not (user and user.is_authenticated):
+        return []
+    my_roles = Membership.objects.filter(user=user).filter(
+        Q(project_id=OuterRef("gate__project_id"))
+        | Q(programme_id=OuterRef("gate__project__programme_id"))
+    )
+    slots = GateApprover.objects.filter(gate=OuterRef("pk")).filter(
+        Q(user=user) | Q(user__isnull=True, role__in=my_roles.values("role"))
+    )
+    signed = SignOff.objects.filter(gate=OuterRef("pk"), signer=user, invalidated_at__isnull=True)
+    return list(
+        Gate.objects.filter(state=GateState.OPEN, project__in=project_policy.visible_projects(user))
+        .filter(Exists(slots))
+        .exclude(Exists(signed))
+        .select_related("project")
+        .order_by("due_date", "pk")
     )

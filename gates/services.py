@@ -7,6 +7,7 @@ from dataclasses import asdict
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from gates.evaluation import GateEvaluation, evaluate_gate
@@ -21,6 +22,9 @@ from gates.models import (
     SignOffDecision,
 )
 from projects import policy as project_policy
+from projects import selectors as project_selectors
+from projects import services as project_services
+from projects.models import NotificationKind
 
 GENESIS = "0" * 64
 
@@ -317,7 +321,35 @@ def _decide_if_due(gate: Gate, *, by) -> Decision | None:
         after={"state": GateState.DECIDED, "decision": outcome, "conditions": conditions},
         at=now,
     )
+    _follow_up_conditions(gate, conditions, by=by)
+    label = Decision(outcome).label
+    project_services.notify(
+        users=[*approvers, *project_selectors.project_managers(project=gate.project)],
+        kind=NotificationKind.GATE_DECIDED,
+        title=f"{gate.project.code} {gate.name}: {label}",
+        body="Conditions: " + "; ".join(conditions) if conditions else f"Decided {label}.",
+        url=reverse("gate-detail", args=[gate.pk]),
+        dedupe_key=f"gate-decided:{gate.pk}",
+    )
     return outcome
+
+
+def _follow_up_conditions(gate: Gate, conditions: list[str], *, by) -> None:
+    """A conditional GO's conditions become checklist items of the gate's phase (or the
+    project's last phase), so that they are tracked like any other task."""
+    phase = (
+        gate.phase or gate.project.phases.filter(deleted_at__isnull=True).order_by("-order").first()
+    )
+    if phase is None:
+        return
+    for condition in conditions:
+        project_services.checklist_item_create(
+            phase=phase,
+            by=by,
+            title=f"Condition of {gate.name}: {condition}"[:300],
+            section="Conditions of approval",
+            kind="task",
+        )
 
 
 @transaction.atomic
@@ -338,4 +370,26 @@ def gate_signatures_invalidate(*, gate: Gate, by, reason: str) -> int:
             at=now,
         )
         count += 1
+        project_services.notify(
+            users=[signoff.signer],
+            kind=NotificationKind.SIGNATURE_INVALIDATED,
+            title=f"{gate.project.code} {gate.name}: your signature was invalidated",
+            body=f"{reason} Review the gate and sign again.",
+            url=reverse("gate-detail", args=[gate.pk]),
+            dedupe_key=f"signature-invalidated:{signoff.pk}",
+        )
     return count
+
+
+@transaction.atomic
+def gate_definition_changed(*, gate: Gate, by, action: str, before: dict, after: dict) -> int:
+    """A criterion or an approver of `gate` was added, changed or removed: record it, and
+    invalidate the signatures given on the old definition (an open gate only)."""
+    gate = _locked(gate)
+    _audit(gate, actor=by, action=action, before=before, after=after)
+    if gate.state != GateState.OPEN:
+        return 0
+    what = "criteria" if action == AuditAction.CRITERION_CHANGED else "approvers"
+    return gate_signatures_invalidate(
+        gate=gate, by=by, reason=f"The gate's {what} changed after this signature."
+    )

@@ -304,6 +304,8 @@ class NotificationKind(models.TextChoices):
     KPI_BREACHED = "kpi_breached", "KPI breached"
     KPI_RECOVERED = "kpi_recovered", "KPI back on target"
     SOURCE_FAILING = "source_failing", "Metric source failing"
+    GATE_DECIDED = "gate_decided", "Gate decided"
+    SIGNATURE_INVALIDATED = "signature_invalidated", "Signature invalidated"
 
 
 class Notification(models.Model):

@@ -1,0 +1,168 @@
+import csv
+import io
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from gates import policy, selectors, services
+from gates.evaluation import evaluate_gate
+from gates.forms import SignForm
+from gates.models import GateState, SignOffDecision
+from projects import policy as project_policy
+from projects.policy import Action
+
+PAGE = "gates/gate_detail.html"
+MEANINGS = {
+    SignOffDecision.APPROVE: "Approved: the criteria shown are met and the change may proceed.",
+    SignOffDecision.REJECT: "Rejected: the change must not proceed.",
+    SignOffDecision.APPROVE_WITH_CONDITIONS: "Approved on the conditions stated.",
+}
+
+
+def _context(request, gate, form=None, problem=""):
+    evaluation = evaluate_gate(gate)
+    seen_hash = services.snapshot_hash(services.gate_snapshot(gate, evaluation))
+    may_sign = gate.state == GateState.OPEN and any(
+        user.pk == request.user.pk for user in services.required_approvers(gate)
+    )
+    signoffs = list(gate.signoffs.select_related("signer").order_by("signed_at"))
+    signed = any(s.signer_id == request.user.pk and not s.invalidated_at for s in signoffs)
+    intact, chain_message = services.gate_audit_verify(gate=gate)
+    return {
+        "gate": gate,
+        "project": gate.project,
+        "evaluation": evaluation,
+        "approvers": services.required_approvers(gate),
+        "slots": list(gate.approvers.select_related("user")),
+        "signoffs": [(s, MEANINGS[s.decision]) for s in signoffs],
+        "may_sign": may_sign and not signed,
+        "may_manage": project_policy.can_manage_project(request.user, gate.project),
+        "form": form
+        or SignForm(initial={"seen_hash": seen_hash, "username": request.user.get_username()}),
+        "problem": problem,
+        "audit": list(gate.audit_entries.select_related("actor").order_by("sequence")),
+        "chain_intact": intact,
+        "chain_message": chain_message,
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+
+
+@require_GET
+@login_required
+def gate_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    gate = policy.get_gate_for(request.user, pk)
+    return render(request, PAGE, _context(request, gate))
+
+
+@require_POST
+@login_required
+def gate_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    gate = policy.get_gate_for(request.user, pk)
+    form = SignForm(request.POST)
+    problem = ""
+    if form.is_valid():
+        if form.cleaned_data["username"] != request.user.get_username():
+            problem = "Sign as yourself: the username is not the one you are logged in with."
+        else:
+            try:
+                services.gate_sign(
+                    gate=gate,
+                    signer=request.user,
+                    decision=form.cleaned_data["decision"],
+                    password=form.cleaned_data["password"],
+                    seen_hash=form.cleaned_data["seen_hash"],
+                    comment=form.cleaned_data["comment"],
+                    conditions=form.cleaned_data["conditions"],
+                    request=request,
+                )
+            except services.GateRefused as refused:
+                problem = str(refused)
+            else:
+                messages.success(
+                    request, "Signed. Your signature is recorded with the gate as you saw it."
+                )
+                if request.htmx:
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = request.path.rsplit("sign/", 1)[0]
+                    return response
+                return redirect("gate-detail", pk=gate.pk)
+    gate.refresh_from_db()
+    if problem:
+        # Their choices again, the password empty, and the snapshot as it is now: what they
+        # sign next is what the page shows them next.
+        form = SignForm(
+            initial={
+                "decision": form.data.get("decision"),
+                "conditions": form.data.get("conditions", ""),
+                "comment": form.data.get("comment", ""),
+                "username": request.user.get_username(),
+                "seen_hash": services.gate_current_hash(gate),
+            }
+        )
+    context = _context(request, gate, form=form, problem=problem)
+    template = f"{PAGE}#sign-form" if request.htmx else PAGE
+    return render(request, template, context, status=422)
+
+
+@require_POST
+@login_required
+def gate_open(request: HttpRequest, pk: int) -> HttpResponse:
+    gate = policy.get_gate_for(request.user, pk, Action.MANAGE)
+    try:
+        services.gate_open(gate=gate, by=request.user)
+        messages.success(request, "The gate is open for sign-off.")
+    except services.GateRefused as refused:
+        messages.error(request, str(refused))
+    return redirect("gate-detail", pk=gate.pk)
+
+
+@require_GET
+@login_required
+def gate_audit_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    gate = policy.get_gate_for(request.user, pk)
+    rows = [
+        {
+            "sequence": entry.sequence,
+            "at_utc": entry.at.isoformat(),
+            "actor": entry.actor.get_username() if entry.actor else "",
+            "action": entry.action,
+            "before": entry.before,
+            "after": entry.after,
+            "previous_hash": entry.previous_hash,
+            "entry_hash": entry.entry_hash,
+        }
+        for entry in gate.audit_entries.select_related("actor").order_by("sequence")
+    ]
+    intact, message = services.gate_audit_verify(gate=gate)
+    if fmt == "json":
+        return JsonResponse(
+            {
+                "gate": gate.pk,
+                "name": gate.name,
+                "intact": intact,
+                "verification": message,
+                "entries": rows,
+            }
+        )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["sequence"])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {**row, "before": json.dumps(row["before"]), "after": json.dumps(row["after"])}
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="gate-{gate.pk}-audit.csv"'
+    return response
+
+
+@require_GET
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    gates = selectors.gates_awaiting_signature(user=request.user)
+    return render(request, "gates/inbox.html", {"gates": gates})

@@ -1,0 +1,181 @@
+"""The gate page, signing through it, the inbox and the audit exports."""
+
+import pytest
+from django.urls import reverse
+
+from gates import services
+from gates.models import SignOff
+from tests.factories import (
+    GateApproverFactory,
+    GateCriterionFactory,
+    GateFactory,
+    KPIFactory,
+    MeasurementFactory,
+    PhaseFactory,
+)
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def gate(project_a, alice, carol):
+    gate = GateFactory(
+        project=project_a,
+        name="Cutover go/no-go",
+        kind="go_no_go",
+        phase=PhaseFactory(project=project_a, order=1),
+    )
+    kpi = KPIFactory(project=project_a, name="API p95 latency", unit="ms")
+    MeasurementFactory(kpi=kpi, value=420)
+    GateCriterionFactory(
+        gate=gate, text="p95 < 500 ms", kind="kpi", kpi=kpi, comparator="lt", threshold=500
+    )
+    GateApproverFactory(gate=gate, title="DBA", user=carol, role="")
+    services.gate_open(gate=gate, by=alice)
+    gate.refresh_from_db()
+    return gate
+
+
+def sign_data(client, gate, **overrides):
+    form = client.get(reverse("gate-detail", args=[gate.pk])).context["form"]
+    data = {
+        "decision": "approve",
+        "username": "carol",
+        "password": PASSWORD,
+        "seen_hash": form.initial["seen_hash"],
+    }
+    return {**data, **overrides}
+
+
+def test_the_page_shows_evidence_recommendation_and_approvers(client, victor, gate):
+    client.force_login(victor)
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "API p95 latency = 420 ms" in page and "needs &lt; 500" in page
+    assert "Recommendation by the rule: <strong>GO</strong>" in page
+    assert "DBA" in page and "Verified" in page
+    assert 'id="sign-form"' in page and "Sign this gate" not in page
+
+
+def test_an_approver_sees_the_gate_in_the_inbox_and_signs(
+    client, carol, gate, django_capture_on_commit_callbacks
+):
+    client.force_login(carol)
+    home = client.get(reverse("home")).content.decode()
+    assert 'aria-label="1 awaiting your signature"' in home
+    assert gate.name in client.get(reverse("inbox")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("gate-sign", args=[gate.pk]), sign_data(client, gate))
+    assert response.status_code == 302
+    gate.refresh_from_db()
+    assert (gate.state, gate.decision) == ("decided", "go")
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "Approved: the criteria shown are met" in page and "UTC" in page
+    assert gate.name not in client.get(reverse("inbox")).content.decode()
+
+
+def test_signing_with_htmx_returns_the_form_with_the_problem(client, carol, gate):
+    client.force_login(carol)
+    response = client.post(
+        reverse("gate-sign", args=[gate.pk]), sign_data(client, gate, password="nope"), **HTMX
+    )
+    assert response.status_code == 422
+    assert "The password is not correct; nothing was signed." in response.content.decode()
+    assert "<html" not in response.content.decode()
+    assert not SignOff.objects.exists()
+
+
+def test_signing_as_someone_else_is_refused(client, carol, gate):
+    client.force_login(carol)
+    response = client.post(
+        reverse("gate-sign", args=[gate.pk]), sign_data(client, gate, username="alice")
+    )
+    assert response.status_code == 422 and "Sign as yourself" in response.content.decode()
+    assert not SignOff.objects.exists()
+
+
+def test_a_manager_who_is_not_designated_cannot_sign(client, alice, gate):
+    client.force_login(alice)
+    data = sign_data(client, gate, username="alice")
+    response = client.post(reverse("gate-sign", args=[gate.pk]), data)
+    assert response.status_code == 422 and "not a required approver" in response.content.decode()
+    assert not SignOff.objects.exists()
+
+
+def test_a_decided_gate_refuses_further_signatures(client, carol, gate):
+    client.force_login(carol)
+    client.post(reverse("gate-sign", args=[gate.pk]), sign_data(client, gate))
+    response = client.post(reverse("gate-sign", args=[gate.pk]), sign_data(client, gate))
+    assert response.status_code == 422 and "decided" in response.content.decode()
+    assert SignOff.objects.count() == 1
+
+
+def test_conditions_become_follow_up_tasks(client, carol, gate):
+    client.force_login(carol)
+    client.post(
+        reverse("gate-sign", args=[gate.pk]),
+        sign_data(
+            client, gate, decision="approve_with_conditions", conditions="Rehearse the rollback"
+        ),
+    )
+    gate.refresh_from_db()
+    assert gate.decision == "conditional_go"
+    item = gate.phase.checklist_items.get()
+    assert item.title == "Condition of Cutover go/no-go: Rehearse the rollback"
+
+
+def test_audit_exports_carry_the_chain(client, victor, gate):
+    client.force_login(victor)
+    exported = client.get(reverse("gate-audit-json", args=[gate.pk])).json()
+    assert exported["intact"] is True and exported["entries"][0]["action"] == "opened"
+    csv_text = client.get(reverse("gate-audit-csv", args=[gate.pk])).content.decode()
+    assert csv_text.splitlines()[0].startswith("sequence,at_utc,actor,action")
+
+
+def test_non_members_get_404(client, oscar, gate):
+    client.force_login(oscar)
+    assert client.get(reverse("gate-detail", args=[gate.pk])).status_code == 404
+    assert client.post(reverse("gate-sign", args=[gate.pk]), {}).status_code == 404
+
+
+def test_only_managers_open_gates(client, bob, alice, project_a):
+    draft = GateFactory(project=project_a)
+    client.force_login(bob)
+    assert client.post(reverse("gate-open", args=[draft.pk])).status_code == 403
+    client.force_login(alice)
+    client.post(reverse("gate-open", args=[draft.pk]))
+    draft.refresh_from_db()
+    assert draft.state == "open"
+
+
+def test_changing_a_criterion_in_the_admin_invalidates_signatures_and_tells_the_signer(
+    client, alice, carol, gate
+):
+    client.force_login(carol)
+    quorum_gate = gate
+    GateApproverFactory(gate=quorum_gate, title="Tech Lead", user=alice, role="")
+    client.post(reverse("gate-sign", args=[gate.pk]), sign_data(client, gate))
+    signoff = SignOff.objects.get(signer=carol)
+    criterion = gate.criteria.get()
+    client.force_login(alice)
+    response = client.post(
+        reverse("admin:gates_gatecriterion_change", args=[criterion.pk]),
+        {
+            "gate": gate.pk,
+            "order": 1,
+            "text": "p95 < 400 ms",
+            "kind": "kpi",
+            "critical": "on",
+            "kpi": criterion.kpi_id,
+            "comparator": "lt",
+            "threshold": "400",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:1500]
+    signoff.refresh_from_db()
+    assert signoff.invalidated_at and "criteria changed" in signoff.invalidated_reason
+    actions = list(gate.audit_entries.values_list("action", flat=True))
+    assert actions[-2:] == ["criterion_changed", "invalidated"]
+    assert carol.notifications.filter(kind="signature_invalidated").exists()
+    assert services.gate_audit_verify(gate=gate)[0]
