@@ -292,6 +292,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.metric_sources_dispatch",
         "schedule": env.float("METRIC_DISPATCH_SECONDS", default=5.0),
     },
+    "rollout-watch": {
+        "task": "gates.tasks.rollout_watch",
+        "schedule": env.float("ROLLOUT_WATCH_SECONDS", default=60.0),
+    },
     "risk-escalation": {
         "task": "risks.tasks.risk_escalate_overdue",
         "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),

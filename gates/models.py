@@ -59,6 +59,8 @@ class Gate(models.Model):
     quorum = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="How many approvals decide, for the quorum rule."
     )
+    rollback_recommended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rollback_reason = models.TextField(blank=True, editable=False)
     audit_head = models.CharField(
         max_length=64, blank=True, editable=False, help_text="Hash of the latest audit entry."
     )
@@ -124,6 +126,11 @@ class GateCriterion(models.Model):
     threshold_high = models.FloatField(null=True, blank=True)
     phase = models.ForeignKey(
         Phase, on_delete=models.CASCADE, null=True, blank=True, related_name="gate_criteria"
+    )
+    rollback = models.BooleanField(
+        default=False,
+        help_text="A rollback trigger: while this rollout stage is live, failing it means "
+        "roll back.",
     )
     attested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -264,6 +271,8 @@ class AuditAction(models.TextChoices):
     INVALIDATED = "invalidated", "Signature invalidated"
     DECIDED = "decided", "Decided"
     CANCELLED = "cancelled", "Cancelled"
+    ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
+    ROLLBACK_CLEARED = "rollback_cleared", "Rollback no longer recommended"
 
 
 class GateAuditEntry(models.Model):

@@ -17,6 +17,7 @@ from gates.models import (
     DecisionRule,
     Gate,
     GateAuditEntry,
+    GateKind,
     GateState,
     SignOff,
     SignOffDecision,
@@ -393,3 +394,70 @@ def gate_definition_changed(*, gate: Gate, by, action: str, before: dict, after:
     return gate_signatures_invalidate(
         gate=gate, by=by, reason=f"The gate's {what} changed after this signature."
     )
+
+
+def live_rollout_stages(project_ids=None):
+    """Per project, the rollout stage decided GO most recently: the one carrying traffic."""
+    stages = Gate.objects.filter(
+        kind=GateKind.ROLLOUT_STAGE,
+        state=GateState.DECIDED,
+        decision__in=[Decision.GO, Decision.CONDITIONAL_GO],
+    ).select_related("project")
+    if project_ids is not None:
+        stages = stages.filter(project_id__in=project_ids)
+    live = {}
+    for stage in stages.order_by("project_id", "-decided_at", "-order"):
+        live.setdefault(stage.project_id, stage)
+    return list(live.values())
+
+
+def rollout_watch(*, now=None) -> list[Gate]:
+    """Judge the rollback triggers of every live rollout stage: a failing one marks the stage
+    'rollback recommended' (once, telling its managers and approvers); when all hold again
+    the mark is cleared. Returns the stages newly marked."""
+    now = now or timezone.now()
+    marked = []
+    for stage in live_rollout_stages():
+        evaluation = evaluate_gate(stage)
+        triggers = {c.pk for c in stage.criteria.filter(rollback=True)}
+        failing = [
+            c for c in evaluation.criteria if c.criterion_id in triggers and c.result != "met"
+        ]
+        with transaction.atomic():
+            gate = _locked(stage)
+            if failing and not gate.rollback_recommended_at:
+                reason = "; ".join(f"{c.text} ({c.evidence})" for c in failing)
+                Gate.objects.filter(pk=gate.pk).update(
+                    rollback_recommended_at=now, rollback_reason=reason
+                )
+                _audit(
+                    gate,
+                    actor=None,
+                    action=AuditAction.ROLLBACK_RECOMMENDED,
+                    after={"reason": reason},
+                    at=now,
+                )
+                project_services.notify(
+                    users=[
+                        *required_approvers(gate),
+                        *project_selectors.project_managers(project=gate.project),
+                    ],
+                    kind=NotificationKind.ROLLBACK_RECOMMENDED,
+                    title=f"{gate.project.code} {gate.name}: rollback recommended",
+                    body=reason,
+                    url=reverse("gate-detail", args=[gate.pk]),
+                    dedupe_key=f"rollback:{gate.pk}:{now.isoformat()}",
+                )
+                marked.append(gate)
+            elif not failing and gate.rollback_recommended_at:
+                Gate.objects.filter(pk=gate.pk).update(
+                    rollback_recommended_at=None, rollback_reason=""
+                )
+                _audit(
+                    gate,
+                    actor=None,
+                    action=AuditAction.ROLLBACK_CLEARED,
+                    before={"reason": gate.rollback_reason},
+                    at=now,
+                )
+    return marked

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from gates import policy, selectors, services
@@ -48,7 +47,7 @@ def _context(request, gate, form=None, problem=""):
         "audit": list(gate.audit_entries.select_related("actor").order_by("sequence")),
         "chain_intact": intact,
         "chain_message": chain_message,
-        "time_zone": timezone.get_current_timezone_name(),
+        "rollback_ids": set(gate.criteria.filter(rollback=True).values_list("pk", flat=True)),
     }
 
 

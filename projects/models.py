@@ -306,6 +306,7 @@ class NotificationKind(models.TextChoices):
     SOURCE_FAILING = "source_failing", "Metric source failing"
     GATE_DECIDED = "gate_decided", "Gate decided"
     SIGNATURE_INVALIDATED = "signature_invalidated", "Signature invalidated"
+    ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
 
 
 class Notification(models.Model):

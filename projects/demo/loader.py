@@ -364,6 +364,8 @@ class _Loader:
                     "phase": phases[ref] if kind == "checklist" else None,
                     "comparator": comparator,
                     "threshold": threshold,
+                    # A rollout stage's KPI criteria are its rollback triggers once it is live.
+                    "rollback": data["kind"] == "rollout_stage" and kind == "kpi",
                 },
             )
 

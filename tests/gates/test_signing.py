@@ -303,3 +303,38 @@ def test_wrong_signing_passwords_count_towards_the_login_lockout(gate, carol, cl
     )
     assert response.status_code != 302  # locked out, even with the right password now
     assert "_auth_user_id" not in client.session
+
+
+def test_a_live_stage_whose_rollback_trigger_fails_is_marked_once_and_cleared(
+    project_a, alice, carol
+):
+    kpi = KPIFactory(project=project_a, name="API error rate", unit="%")
+    MeasurementFactory(kpi=kpi, value=0.4, at=timezone.now() - timedelta(minutes=5))
+    stage = GateFactory(
+        project=project_a, name="Rollout 5%", kind="rollout_stage", rollout_percent=5
+    )
+    GateCriterionFactory(
+        gate=stage,
+        text="Error rate ≤ 1%",
+        kind="kpi",
+        kpi=kpi,
+        comparator="lte",
+        threshold=1,
+        rollback=True,
+    )
+    GateApproverFactory(gate=stage, user=carol, role="")
+    services.gate_open(gate=stage, by=alice)
+    sign(stage, carol)
+    stage.refresh_from_db()
+    assert stage.decision == "go" and services.rollout_watch() == []
+    MeasurementFactory(kpi=kpi, value=2.5, at=timezone.now())
+    (marked,) = services.rollout_watch()
+    assert marked.pk == stage.pk and services.rollout_watch() == []
+    stage.refresh_from_db()
+    assert stage.rollback_recommended_at and "API error rate = 2.5 %" in stage.rollback_reason
+    assert carol.notifications.filter(kind="rollback_recommended").count() == 1
+    MeasurementFactory(kpi=kpi, value=0.3, at=timezone.now() + timedelta(seconds=5))
+    services.rollout_watch()
+    stage.refresh_from_db()
+    assert stage.rollback_recommended_at is None
+    assert services.gate_audit_verify(gate=stage)[0]
