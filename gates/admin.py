@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from gates import services
-from gates.models import AuditAction, Gate, GateApprover, GateAuditEntry, GateCriterion, SignOff
+from gates.models import (
+    AuditAction,
+    Gate,
+    GateApprover,
+    GateAuditEntry,
+    GateCriterion,
+    GateDelegation,
+    SignOff,
+)
 from projects.admin import (
     ProjectScopedAdmin,
     ProjectScopedInline,
@@ -152,3 +160,12 @@ class GateAuditEntryAdmin(RecordedByServicesAdmin):
     search_fields = ["gate__name"]
     list_select_related = ["gate__project", "actor"]
     date_hierarchy = "at"
+
+
+@admin.register(GateDelegation)
+class GateDelegationAdmin(RecordedByServicesAdmin):
+    project_path = "gate__project"
+    list_display = ["gate", "delegator", "delegate", "starts_at", "ends_at"]
+    list_filter = ["gate__project"]
+    search_fields = ["gate__name", "delegator__username", "delegate__username"]
+    list_select_related = ["gate__project", "delegator", "delegate"]

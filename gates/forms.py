@@ -25,3 +25,34 @@ class SignForm(forms.Form):
         ):
             self.add_error("conditions", "Approving with conditions needs the conditions.")
         return cleaned
+
+
+class DelegateForm(forms.Form):
+    delegate = forms.ModelChoiceField(queryset=None, label="Delegate to")
+    until = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+
+    def __init__(self, *args, gate, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+        from django.db.models import Q
+
+        self.fields["delegate"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(
+                Q(memberships__project=gate.project)
+                | Q(memberships__programme_id=gate.project.programme_id)
+            )
+            .exclude(pk=user.pk)
+            .distinct()
+        )
+
+    def clean_until(self):
+        from django.utils import timezone
+
+        until = self.cleaned_data["until"]
+        if until <= timezone.now():
+            raise forms.ValidationError("The delegation must end in the future.")
+        return until

@@ -228,6 +228,14 @@ class SignOff(models.Model):
     content_hash = models.CharField(
         max_length=64, help_text="SHA-256 of the canonical snapshot of the gate that was signed."
     )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The required approver this delegate signed for.",
+    )
     invalidated_at = models.DateTimeField(null=True, blank=True)
     invalidated_reason = models.TextField(blank=True)
 
@@ -240,6 +248,12 @@ class SignOff(models.Model):
                 condition=Q(invalidated_at__isnull=True),
                 name="signoff_one_valid_per_approver_and_gate",
                 violation_error_message="This approver has already signed the gate.",
+            ),
+            models.UniqueConstraint(
+                fields=["gate", "on_behalf_of"],
+                condition=Q(invalidated_at__isnull=True, on_behalf_of__isnull=False),
+                name="signoff_one_valid_per_delegator_and_gate",
+                violation_error_message="Someone has already signed for this approver.",
             ),
             models.CheckConstraint(
                 condition=~Q(decision=SignOffDecision.APPROVE_WITH_CONDITIONS) | ~Q(conditions=""),
@@ -306,3 +320,36 @@ class GateAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gate} #{self.sequence}: {self.get_action_display()}"
+
+
+class GateDelegation(models.Model):
+    """A required approver lets another user sign a gate for them, for a period."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="delegations")
+    delegator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="gate_delegations"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["gate", "-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="gate_delegation_ends_after_start",
+                violation_error_message="A delegation ends after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(delegator=models.F("delegate")),
+                name="gate_delegation_to_someone_else",
+                violation_error_message="Delegate to someone else.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delegator} → {self.delegate} for {self.gate}"

@@ -30,8 +30,9 @@ def gates_awaiting_signature(*, user) -> list[Gate]:
     """Open gates, in projects `user` may see, that name them as a required approver (by
     name, or by a role they hold) and that they have not signed."""
     from django.db.models import Exists, OuterRef
+    from django.utils import timezone
 
-    from gates.models import GateApprover, GateState
+    from gates.models import GateApprover, GateDelegation, GateState
     from projects import policy as project_policy
     from projects.models import Membership
 
@@ -45,9 +46,13 @@ def gates_awaiting_signature(*, user) -> list[Gate]:
         Q(user=user) | Q(user__isnull=True, role__in=my_roles.values("role"))
     )
     signed = SignOff.objects.filter(gate=OuterRef("pk"), signer=user, invalidated_at__isnull=True)
+    now = timezone.now()
+    delegated = GateDelegation.objects.filter(
+        gate=OuterRef("pk"), delegate=user, starts_at__lte=now, ends_at__gt=now
+    )
     return list(
         Gate.objects.filter(state=GateState.OPEN, project__in=project_policy.visible_projects(user))
-        .filter(Exists(slots))
+        .filter(Exists(slots) | Exists(delegated))
         .exclude(Exists(signed))
         .select_related("project")
         .order_by("due_date", "pk")

@@ -17,6 +17,7 @@ from gates.models import (
     DecisionRule,
     Gate,
     GateAuditEntry,
+    GateDelegation,
     GateKind,
     GateState,
     SignOff,
@@ -235,10 +236,21 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
         raise GateRefused(
             f"This gate is {gate.get_state_display().lower()}: it takes no signatures."
         )
-    if signer not in required_approvers(gate) or not project_policy.can_view_project(
-        signer, gate.project
-    ):
+    on_behalf_of = None
+    if signer not in required_approvers(gate):
+        delegation = _active_delegation(gate, signer)
+        if delegation is None or delegation.delegator not in required_approvers(gate):
+            raise GateRefused("You are not a required approver of this gate.")
+        on_behalf_of = delegation.delegator
+    if not project_policy.can_view_project(signer, gate.project):
         raise GateRefused("You are not a required approver of this gate.")
+    represented = on_behalf_of or signer
+    if (
+        gate.signoffs.filter(invalidated_at__isnull=True)
+        .filter(Q(signer=represented) | Q(on_behalf_of=represented))
+        .exists()
+    ):
+        raise GateRefused(f"{represented.get_username()} has already signed this gate.")
     if decision not in SignOffDecision.values:
         raise GateRefused("Choose approve, reject, or approve with conditions.")
     if decision == SignOffDecision.APPROVE_WITH_CONDITIONS and not conditions.strip():
@@ -259,6 +271,7 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
                 comment=comment.strip(),
                 signed_at=timezone.now(),
                 content_hash=current,
+                on_behalf_of=on_behalf_of,
             )
     except IntegrityError:
         raise GateRefused("You have already signed this gate.") from None
@@ -269,6 +282,7 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
         after={
             "signoff": signoff.pk,
             "signer": signer.pk,
+            "on_behalf_of": on_behalf_of.pk if on_behalf_of else None,
             "decision": decision,
             "content_hash": current,
             "conditions": signoff.conditions,
@@ -284,12 +298,13 @@ def _decide_if_due(gate: Gate, *, by) -> Decision | None:
     valid = list(gate.signoffs.filter(invalidated_at__isnull=True))
     approvals = [s for s in valid if s.decision != SignOffDecision.REJECT]
     rejections = [s for s in valid if s.decision == SignOffDecision.REJECT]
+    approved_for = {s.on_behalf_of_id or s.signer_id for s in approvals}
     rule = gate.decision_rule
     outcome = None
     if rule == DecisionRule.ALL:
         if rejections:
             outcome = Decision.NO_GO
-        elif {s.signer_id for s in approvals} >= {user.pk for user in approvers}:
+        elif approved_for >= {user.pk for user in approvers}:
             outcome = Decision.GO
     elif rule == DecisionRule.ANY:
         if approvals:
@@ -351,6 +366,40 @@ def _follow_up_conditions(gate: Gate, conditions: list[str], *, by) -> None:
             section="Conditions of approval",
             kind="task",
         )
+
+
+def _active_delegation(gate: Gate, user, now=None):
+    now = now or timezone.now()
+    return (
+        gate.delegations.filter(delegate=user, starts_at__lte=now, ends_at__gt=now)
+        .select_related("delegator")
+        .order_by("-starts_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def gate_delegate(*, gate: Gate, delegator, delegate, until, by) -> GateDelegation:
+    """Let `delegate` sign `gate` for `delegator` (a required approver) until `until`."""
+    gate = _locked(gate)
+    if gate.state not in (GateState.DRAFT, GateState.OPEN):
+        raise GateRefused("Only a draft or open gate can be delegated.")
+    if delegator not in required_approvers(gate):
+        raise GateRefused("Only a required approver can delegate their signature.")
+    if not project_policy.can_view_project(delegate, gate.project):
+        raise GateRefused(f"{delegate.get_username()} is not a member of this project.")
+    delegation = GateDelegation(
+        gate=gate, delegator=delegator, delegate=delegate, starts_at=timezone.now(), ends_at=until
+    )
+    delegation.full_clean()
+    delegation.save()
+    _audit(
+        gate,
+        actor=by,
+        action=AuditAction.DELEGATED,
+        after={"delegator": delegator.pk, "delegate": delegate.pk, "until": until.isoformat()},
+    )
+    return delegation
 
 
 @transaction.atomic

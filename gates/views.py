@@ -4,13 +4,14 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
-from gates.forms import SignForm
+from gates.forms import DelegateForm, SignForm
 from gates.models import GateState, SignOffDecision
 from projects import policy as project_policy
 from projects.policy import Action
@@ -26,17 +27,24 @@ MEANINGS = {
 def _context(request, gate, form=None, problem=""):
     evaluation = evaluate_gate(gate)
     seen_hash = services.snapshot_hash(services.gate_snapshot(gate, evaluation))
-    may_sign = gate.state == GateState.OPEN and any(
-        user.pk == request.user.pk for user in services.required_approvers(gate)
+    approvers = services.required_approvers(gate)
+    is_approver = any(user.pk == request.user.pk for user in approvers)
+    delegation = services._active_delegation(gate, request.user)
+    may_sign = gate.state == GateState.OPEN and (is_approver or delegation is not None)
+    signoffs = list(gate.signoffs.select_related("signer", "on_behalf_of").order_by("signed_at"))
+    represented = delegation.delegator_id if delegation and not is_approver else request.user.pk
+    signed = any(
+        (s.on_behalf_of_id or s.signer_id) == represented and not s.invalidated_at for s in signoffs
     )
-    signoffs = list(gate.signoffs.select_related("signer").order_by("signed_at"))
-    signed = any(s.signer_id == request.user.pk and not s.invalidated_at for s in signoffs)
     intact, chain_message = services.gate_audit_verify(gate=gate)
     return {
         "gate": gate,
         "project": gate.project,
         "evaluation": evaluation,
-        "approvers": services.required_approvers(gate),
+        "approvers": approvers,
+        "delegation": delegation,
+        "may_delegate": is_approver and gate.state in (GateState.DRAFT, GateState.OPEN),
+        "members": gate.project.memberships.select_related("user").exclude(user=request.user),
         "slots": list(gate.approvers.select_related("user")),
         "signoffs": [(s, MEANINGS[s.decision]) for s in signoffs],
         "may_sign": may_sign and not signed,
@@ -165,3 +173,31 @@ def gate_audit_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     gates = selectors.gates_awaiting_signature(user=request.user)
     return render(request, "gates/inbox.html", {"gates": gates})
+
+
+@require_POST
+@login_required
+def gate_delegate(request: HttpRequest, pk: int) -> HttpResponse:
+    gate = policy.get_gate_for(request.user, pk)
+    form = DelegateForm(request.POST, gate=gate, user=request.user)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("gate-detail", pk=gate.pk)
+    try:
+        services.gate_delegate(
+            gate=gate,
+            delegator=request.user,
+            delegate=form.cleaned_data["delegate"],
+            until=form.cleaned_data["until"],
+            by=request.user,
+        )
+    except (services.GateRefused, ValidationError) as refused:
+        messages.error(request, "; ".join(getattr(refused, "messages", [str(refused)])))
+    else:
+        who = form.cleaned_data["delegate"]
+        messages.success(
+            request,
+            f"{who.get_full_name() or who.username} may sign for you until "
+            f"{form.cleaned_data['until']:%d %b %Y %H:%M}.",
+        )
+    return redirect("gate-detail", pk=gate.pk)

@@ -1,5 +1,7 @@
 """The admin: every model has a usable page, and every page goes through the policies."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
 from django.db import connection
@@ -36,7 +38,7 @@ PORTAL_APPS = {"projects", "risks", "metrics", "gates"}
 
 def populate(project, user):
     """Give `project` one row of every model, and `user` a role on it."""
-    MembershipFactory(user=UserFactory(), project=project, role="viewer")
+    viewer = MembershipFactory(user=UserFactory(), project=project, role="viewer").user
     phase = PhaseFactory(project=project, order=1)
     ChecklistItemFactory(phase=phase, owner=user)
     risk = RiskFactory(project=project)
@@ -48,6 +50,13 @@ def populate(project, user):
     GateApproverFactory(gate=gate, user=user)
     SignOffFactory(gate=gate, signer=user)
     gate_services.gate_open(gate=gate, by=user)
+    gate_services.gate_delegate(
+        gate=gate,
+        delegator=user,
+        delegate=viewer,
+        until=timezone.now() + timedelta(days=1),
+        by=user,
+    )
     listed = risk_services.risk_create(
         project=project, by=user, title="Listed", likelihood=4, impact=4
     )

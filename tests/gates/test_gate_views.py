@@ -179,3 +179,25 @@ def test_changing_a_criterion_in_the_admin_invalidates_signatures_and_tells_the_
     assert actions[-2:] == ["criterion_changed", "invalidated"]
     assert carol.notifications.filter(kind="signature_invalidated").exists()
     assert services.gate_audit_verify(gate=gate)[0]
+
+
+def test_delegating_from_the_gate_page_puts_it_in_the_delegates_inbox(client, carol, victor, gate):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client.force_login(carol)
+    until = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        reverse("gate-delegate", args=[gate.pk]), {"delegate": victor.pk, "until": until}
+    )
+    assert response.status_code == 302
+    client.force_login(victor)
+    assert gate.name in client.get(reverse("inbox")).content.decode()
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "You sign for" in page
+    bad = client.post(
+        reverse("gate-delegate", args=[gate.pk]),
+        {"delegate": victor.pk, "until": "2000-01-01T00:00"},
+    )
+    assert bad.status_code == 302

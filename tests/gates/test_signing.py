@@ -338,3 +338,41 @@ def test_a_live_stage_whose_rollback_trigger_fails_is_marked_once_and_cleared(
     stage.refresh_from_db()
     assert stage.rollback_recommended_at is None
     assert services.gate_audit_verify(gate=stage)[0]
+
+
+def test_a_delegate_signs_for_the_approver_within_the_period(gate, carol, victor, alice):
+    dave = gate.approvers.get(title="Tech Lead").user
+    until = timezone.now() + timedelta(days=2)
+    services.gate_delegate(gate=gate, delegator=carol, delegate=victor, until=until, by=carol)
+    signoff = sign(gate, victor)
+    assert signoff.on_behalf_of == carol
+    with pytest.raises(services.GateRefused, match="carol has already signed"):
+        sign(gate, carol)
+    sign(gate, dave)
+    gate.refresh_from_db()
+    assert gate.decision == "go"
+    actions = list(gate.audit_entries.values_list("action", flat=True))
+    assert actions == ["opened", "delegated", "signed", "signed", "decided"]
+
+
+def test_an_expired_delegation_or_a_non_approver_delegating_is_refused(gate, carol, victor, alice):
+    with pytest.raises(services.GateRefused, match="Only a required approver"):
+        services.gate_delegate(
+            gate=gate,
+            delegator=alice,
+            delegate=victor,
+            until=timezone.now() + timedelta(days=1),
+            by=alice,
+        )
+    delegation = services.gate_delegate(
+        gate=gate,
+        delegator=carol,
+        delegate=victor,
+        until=timezone.now() + timedelta(days=1),
+        by=carol,
+    )
+    type(delegation).objects.filter(pk=delegation.pk).update(
+        starts_at=timezone.now() - timedelta(hours=2), ends_at=timezone.now() - timedelta(minutes=1)
+    )
+    with pytest.raises(services.GateRefused, match="not a required approver"):
+        sign(gate, victor)
