@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gates import views
+from gates import api, views
 
 urlpatterns = [
     path("gates/<int:pk>/", views.gate_detail, name="gate-detail"),
@@ -16,5 +16,7 @@ urlpatterns = [
         {"fmt": "json"},
         name="gate-audit-json",
     ),
+    path("gates/<int:pk>/record.pdf", views.gate_record_pdf, name="gate-pdf"),
+    path("api/gates/<int:pk>/", api.GateRecordView.as_view(), name="api-gate"),
     path("inbox/", views.inbox, name="inbox"),
 ]

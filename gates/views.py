@@ -12,16 +12,13 @@ from django.views.decorators.http import require_GET, require_POST
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm
-from gates.models import GateState, SignOffDecision
+from gates.models import GateState
+from gates.pdf import gate_pdf
+from gates.records import MEANINGS, gate_record
 from projects import policy as project_policy
 from projects.policy import Action
 
 PAGE = "gates/gate_detail.html"
-MEANINGS = {
-    SignOffDecision.APPROVE: "Approved: the criteria shown are met and the change may proceed.",
-    SignOffDecision.REJECT: "Rejected: the change must not proceed.",
-    SignOffDecision.APPROVE_WITH_CONDITIONS: "Approved on the conditions stated.",
-}
 
 
 def _context(request, gate, form=None, problem=""):
@@ -201,3 +198,12 @@ def gate_delegate(request: HttpRequest, pk: int) -> HttpResponse:
             f"{form.cleaned_data['until']:%d %b %Y %H:%M}.",
         )
     return redirect("gate-detail", pk=gate.pk)
+
+
+@require_GET
+@login_required
+def gate_record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    gate = policy.get_gate_for(request.user, pk)
+    response = HttpResponse(gate_pdf(gate_record(gate)), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="gate-{gate.pk}.pdf"'
+    return response

@@ -201,3 +201,22 @@ def test_delegating_from_the_gate_page_puts_it_in_the_delegates_inbox(client, ca
         {"delegate": victor.pk, "until": "2000-01-01T00:00"},
     )
     assert bad.status_code == 302
+
+
+def test_the_api_and_the_pdf_carry_signatures_with_name_time_zone_and_meaning(client, carol, gate):
+    client.force_login(carol)
+    client.post(reverse("gate-sign", args=[gate.pk]), sign_data(client, gate))
+    record = client.get(reverse("api-gate", args=[gate.pk])).json()
+    (signature,) = record["signatures"]
+    assert signature["signer"] == carol.get_full_name()
+    assert signature["signed_at_display"].endswith(" UTC")
+    assert signature["meaning"].startswith("Approved: the criteria shown are met")
+    assert record["audit"]["intact"] is True and record["decision"] == "GO"
+    pdf = client.get(reverse("gate-pdf", args=[gate.pk]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert len(pdf.content) > 1500
+
+
+def test_the_api_hides_gates_of_other_projects(client, oscar, gate):
+    client.force_login(oscar)
+    assert client.get(reverse("api-gate", args=[gate.pk])).status_code == 404

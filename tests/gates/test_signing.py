@@ -376,3 +376,55 @@ def test_an_expired_delegation_or_a_non_approver_delegating_is_refused(gate, car
     )
     with pytest.raises(services.GateRefused, match="not a required approver"):
         sign(gate, victor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_deciding_signature_racing_a_criterion_change(project_a, alice, carol):
+    gate = GateFactory(project=project_a, decision_rule="any")
+    criterion = GateCriterionFactory(gate=gate, kind="manual", critical=False, text="Runbook ready")
+    GateApproverFactory(gate=gate, user=carol, role="")
+    services.gate_open(gate=gate, by=alice)
+    seen = services.gate_current_hash(gate)
+    barrier, outcome = threading.Barrier(2), {}
+
+    def deciding_signature():
+        barrier.wait()
+        try:
+            sign(gate, carol, seen_hash=seen)
+            outcome["signed"] = True
+        except services.GateRefused as refused:
+            outcome["refused"] = str(refused)
+        finally:
+            connection.close()
+
+    def criterion_change():
+        barrier.wait()
+        try:
+            type(criterion).objects.filter(pk=criterion.pk).update(text="Runbook rehearsed")
+            services.gate_definition_changed(
+                gate=gate, by=alice, action="criterion_changed", before={}, after={"text": "x"}
+            )
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=deciding_signature),
+        threading.Thread(target=criterion_change),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gate.refresh_from_db()
+    entries = list(gate.audit_entries.order_by("sequence").values_list("action", flat=True))
+    if outcome.get("signed"):
+        # Signed on the old snapshot, before the change: decided then, and the later change
+        # touched a decided gate only.
+        assert gate.state == "decided" and entries.index("decided") < entries.index(
+            "criterion_changed"
+        )
+        assert SignOff.objects.get(gate=gate).content_hash == seen
+    else:
+        assert "changed while you were reading" in outcome["refused"]
+        assert gate.state == "open" and not SignOff.objects.filter(gate=gate).exists()
+    assert services.gate_audit_verify(gate=gate)[0]

@@ -1,0 +1,94 @@
+"""The gate record as a PDF, for the file of the decision."""
+
+import io
+import json
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+
+def gate_pdf(record: dict) -> bytes:
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
+
+    def p(text, style=styles["BodyText"]):
+        return Paragraph(escape(str(text)), style)
+
+    story = [
+        p(f"{record['project']} · {record['name']}", styles["Title"]),
+        p(
+            f"{record['kind']} · {record['state']}"
+            + (f" · {record['decision']} on {record['decided_at']}" if record["decision"] else "")
+            + f" · rule: {record['decision_rule']}"
+        ),
+        Spacer(1, 4 * mm),
+        p("Criteria (judged when this record was made)", styles["Heading2"]),
+    ]
+    rows = [["Criterion", "Critical", "Result", "Evidence"]]
+    rows += [
+        [p(c["text"], small), "yes" if c["critical"] else "", c["result"], p(c["evidence"], small)]
+        for c in record["criteria"]
+    ]
+    story.append(_table(rows, [60 * mm, 15 * mm, 18 * mm, 85 * mm]))
+    story += [Spacer(1, 4 * mm), p("Signatures", styles["Heading2"])]
+    rows = [["Signed by", "When", "Meaning", "Snapshot"]]
+    for s in record["signatures"]:
+        who = s["signer"] + (f" for {s['on_behalf_of']}" if s["on_behalf_of"] else "")
+        meaning = s["meaning"] + (f" Conditions: {s['conditions']}" if s["conditions"] else "")
+        if s["invalidated_at"]:
+            meaning += f" INVALIDATED {s['invalidated_at']}: {s['invalidated_reason']}"
+        rows.append(
+            [
+                p(who, small),
+                p(s["signed_at_display"], small),
+                p(meaning, small),
+                p(s["content_hash"][:16] + "…", small),
+            ]
+        )
+    story.append(_table(rows, [40 * mm, 35 * mm, 75 * mm, 28 * mm]))
+    audit = record["audit"]
+    story += [
+        Spacer(1, 4 * mm),
+        p(
+            f"Audit trail ({'verified' if audit['intact'] else 'TAMPERED'}: "
+            f"{audit['verification']})",
+            styles["Heading2"],
+        ),
+    ]
+    rows = [["#", "When (UTC)", "Who", "What", "Details"]]
+    for e in audit["entries"]:
+        rows.append(
+            [
+                str(e["sequence"]),
+                p(e["at_utc"], small),
+                p(e["actor"], small),
+                p(e["action"], small),
+                p(json.dumps(e["after"])[:300], small),
+            ]
+        )
+    story.append(_table(rows, [8 * mm, 34 * mm, 30 * mm, 30 * mm, 76 * mm]))
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4, title=f"{record['project']} {record['name']}").build(
+        story
+    )
+    return buffer.getvalue()
+
+
+def _table(rows, widths):
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+                ("FONT", (0, 1), (-1, -1), "Helvetica", 7.5),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+            ]
+        )
+    )
+    return table
