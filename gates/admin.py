@@ -22,7 +22,18 @@ from projects.policy import Action
 class GateCriterionInline(ProjectScopedInline, admin.TabularInline):
     model = GateCriterion
     edit_action = Action.MANAGE
-    fields = ["order", "text", "kind", "critical", "kpi", "comparator", "threshold", "phase"]
+    fields = [
+        "order",
+        "text",
+        "kind",
+        "critical",
+        "kpi",
+        "comparator",
+        "threshold",
+        "conditional_limit",
+        "rollback",
+        "phase",
+    ]
     extra = 0
 
 

@@ -14,6 +14,7 @@ from projects.models import ChecklistItem
 class Result(StrEnum):
     MET = "met"
     NOT_MET = "not_met"
+    CONDITIONAL = "conditional"  # past the threshold, within the conditional band
     UNKNOWN = "unknown"  # no value yet, or not attested yet
 
 
@@ -35,9 +36,9 @@ class GateEvaluation:
     @property
     def recommendation(self) -> str:
         """GO when every criterion holds; NO-GO when a critical one fails (or cannot be judged);
-        CONDITIONAL GO when only non-critical ones fail or are unknown."""
+        CONDITIONAL GO when only non-critical ones fail, or a value sits in a conditional band."""
         problems = [c for c in self.criteria if c.result != Result.MET]
-        if any(c.critical for c in problems):
+        if any(c.critical and c.result != Result.CONDITIONAL for c in problems):
             return Decision.NO_GO
         if problems:
             return Decision.CONDITIONAL_GO
@@ -93,6 +94,12 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
                 continue
             at, value = latest[criterion.kpi_id]
             ok = _meets(criterion.comparator, value, criterion.threshold, criterion.threshold_high)
+            conditional = (
+                not ok
+                and criterion.conditional_limit is not None
+                and criterion.comparator != Comparator.BETWEEN
+                and _meets(criterion.comparator, value, criterion.conditional_limit, None)
+            )
             unit = f" {criterion.kpi.unit}" if criterion.kpi.unit else ""
             limit = f"{Comparator(criterion.comparator).label} {criterion.threshold:g}"
             if criterion.comparator == Comparator.BETWEEN:
@@ -100,14 +107,10 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
             evidence = (
                 f"{criterion.kpi.name} = {value:g}{unit} at {at:%Y-%m-%d %H:%M} UTC (needs {limit})"
             )
-            results.append(
-                CriterionResult(
-                    **base,
-                    result=Result.MET if ok else Result.NOT_MET,
-                    evidence=evidence,
-                    value=value,
-                )
-            )
+            result = Result.MET if ok else Result.CONDITIONAL if conditional else Result.NOT_MET
+            if conditional:
+                evidence += f"; within the conditional band up to {criterion.conditional_limit:g}"
+            results.append(CriterionResult(**base, result=result, evidence=evidence, value=value))
         elif criterion.kind == CriterionKind.CHECKLIST:
             done, total = progress.get(criterion.phase_id, (0, 0))
             ok = total > 0 and done == total

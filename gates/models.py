@@ -127,6 +127,12 @@ class GateCriterion(models.Model):
     phase = models.ForeignKey(
         Phase, on_delete=models.CASCADE, null=True, blank=True, related_name="gate_criteria"
     )
+    conditional_limit = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="A value past the threshold but not past this limit is a conditional pass: "
+        "it leads to CONDITIONAL GO rather than NO-GO.",
+    )
     rollback = models.BooleanField(
         default=False,
         help_text="A rollback trigger: while this rollout stage is live, failing it means "

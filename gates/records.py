@@ -50,6 +50,7 @@ def gate_record(gate: Gate) -> dict:
         ],
         "signatures": [
             {
+                "id": s.pk,
                 "signer": _name(s.signer),
                 "on_behalf_of": _name(s.on_behalf_of) or None,
                 "decision": s.get_decision_display(),

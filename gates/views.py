@@ -128,38 +128,53 @@ def gate_open(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def gate_audit_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The gate's record: JSON as the API gives it; CSV as one row per audit entry, signatures
+    with the signer's printed name, time with time zone, and meaning."""
     gate = policy.get_gate_for(request.user, pk)
-    rows = [
-        {
-            "sequence": entry.sequence,
-            "at_utc": entry.at.isoformat(),
-            "actor": entry.actor.get_username() if entry.actor else "",
-            "action": entry.action,
-            "before": entry.before,
-            "after": entry.after,
-            "previous_hash": entry.previous_hash,
-            "entry_hash": entry.entry_hash,
-        }
-        for entry in gate.audit_entries.select_related("actor").order_by("sequence")
-    ]
-    intact, message = services.gate_audit_verify(gate=gate)
+    record = gate_record(gate)
     if fmt == "json":
-        return JsonResponse(
-            {
-                "gate": gate.pk,
-                "name": gate.name,
-                "intact": intact,
-                "verification": message,
-                "entries": rows,
-            }
-        )
+        return JsonResponse(record)
+    by_entry = {signature["id"]: signature for signature in record["signatures"]}
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["sequence"])
-    writer.writeheader()
-    for row in rows:
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "sequence",
+            "at_utc",
+            "actor",
+            "action",
+            "signed_by",
+            "signed_at",
+            "meaning",
+            "before",
+            "after",
+            "entry_hash",
+        ]
+    )
+    for entry in record["audit"]["entries"]:
+        signature = by_entry.get(entry["after"].get("signoff")) if entry["after"] else None
         writer.writerow(
-            {**row, "before": json.dumps(row["before"]), "after": json.dumps(row["after"])}
+            [
+                entry["sequence"],
+                entry["at_utc"],
+                entry["actor"],
+                entry["action"],
+                signature["signer"] if signature else "",
+                signature["signed_at_display"] if signature else "",
+                signature["meaning"] if signature else "",
+                json.dumps(entry.get("before", {})),
+                json.dumps(entry["after"]),
+                entry["entry_hash"],
+            ]
         )
+    writer.writerow([])
+    writer.writerow(
+        [
+            "verification",
+            "intact" if record["audit"]["intact"] else "TAMPERED",
+            record["audit"]["verification"],
+        ]
+    )
     response = HttpResponse(out.getvalue(), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="gate-{gate.pk}-audit.csv"'
     return response

@@ -128,9 +128,11 @@ def test_conditions_become_follow_up_tasks(client, carol, gate):
 def test_audit_exports_carry_the_chain(client, victor, gate):
     client.force_login(victor)
     exported = client.get(reverse("gate-audit-json", args=[gate.pk])).json()
-    assert exported["intact"] is True and exported["entries"][0]["action"] == "opened"
+    assert exported["audit"]["intact"] is True
+    assert exported["audit"]["entries"][0]["action"] == "Opened for sign-off"
     csv_text = client.get(reverse("gate-audit-csv", args=[gate.pk])).content.decode()
-    assert csv_text.splitlines()[0].startswith("sequence,at_utc,actor,action")
+    assert csv_text.splitlines()[0].startswith("sequence,at_utc,actor,action,signed_by")
+    assert "verification,intact" in csv_text
 
 
 def test_non_members_get_404(client, oscar, gate):
@@ -212,6 +214,8 @@ def test_the_api_and_the_pdf_carry_signatures_with_name_time_zone_and_meaning(cl
     assert signature["signed_at_display"].endswith(" UTC")
     assert signature["meaning"].startswith("Approved: the criteria shown are met")
     assert record["audit"]["intact"] is True and record["decision"] == "GO"
+    csv_text = client.get(reverse("gate-audit-csv", args=[gate.pk])).content.decode()
+    assert "Approved: the criteria shown are met" in csv_text and " UTC" in csv_text
     pdf = client.get(reverse("gate-pdf", args=[gate.pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert len(pdf.content) > 1500

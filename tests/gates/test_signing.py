@@ -428,3 +428,20 @@ def test_the_deciding_signature_racing_a_criterion_change(project_a, alice, caro
         assert "changed while you were reading" in outcome["refused"]
         assert gate.state == "open" and not SignOff.objects.filter(gate=gate).exists()
     assert services.gate_audit_verify(gate=gate)[0]
+
+
+def test_a_value_in_the_conditional_band_recommends_conditional_go(project_a):
+    gate = GateFactory(project=project_a)
+    kpi = KPIFactory(project=project_a, name="API error rate", unit="%")
+    MeasurementFactory(kpi=kpi, value=1.2)
+    GateCriterionFactory(
+        gate=gate, kind="kpi", kpi=kpi, comparator="lte", threshold=1, conditional_limit=1.5
+    )
+    (criterion,) = evaluate_gate(gate).criteria
+    assert (
+        criterion.result == Result.CONDITIONAL
+        and "conditional band up to 1.5" in criterion.evidence
+    )
+    assert evaluate_gate(gate).recommendation == "conditional_go"
+    MeasurementFactory(kpi=kpi, value=2, at=timezone.now() + timedelta(seconds=1))
+    assert evaluate_gate(gate).recommendation == "no_go"
