@@ -291,6 +291,7 @@ class AuditAction(models.TextChoices):
     INVALIDATED = "invalidated", "Signature invalidated"
     DECIDED = "decided", "Decided"
     CANCELLED = "cancelled", "Cancelled"
+    ATTESTED = "attested", "Criterion attested"
     ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
     ROLLBACK_CLEARED = "rollback_cleared", "Rollback no longer recommended"
 

@@ -510,3 +510,24 @@ def rollout_watch(*, now=None) -> list[Gate]:
                     at=now,
                 )
     return marked
+
+
+@transaction.atomic
+def gate_criterion_attest(*, criterion, by) -> None:
+    """A person vouches for a manual criterion: their name and the time become its evidence."""
+    gate = _locked(criterion.gate)
+    if gate.state not in (GateState.DRAFT, GateState.OPEN):
+        raise GateRefused("Only a draft or open gate's criteria can be attested.")
+    if criterion.kind != "manual":
+        raise GateRefused("Only a manual criterion is attested; the others are judged on data.")
+    if criterion.attested_at:
+        raise GateRefused("This criterion is already attested.")
+    now = timezone.now()
+    type(criterion).objects.filter(pk=criterion.pk).update(attested_by=by, attested_at=now)
+    _audit(
+        gate,
+        actor=by,
+        action=AuditAction.ATTESTED,
+        after={"criterion": criterion.pk, "text": criterion.text},
+        at=now,
+    )

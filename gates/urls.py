@@ -18,5 +18,6 @@ urlpatterns = [
     ),
     path("gates/<int:pk>/record.pdf", views.gate_record_pdf, name="gate-pdf"),
     path("api/gates/<int:pk>/", api.GateRecordView.as_view(), name="api-gate"),
+    path("gate-criteria/<int:pk>/attest/", views.criterion_attest, name="criterion-attest"),
     path("inbox/", views.inbox, name="inbox"),
 ]

@@ -6,13 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm
-from gates.models import GateState
+from gates.models import GateCriterion, GateState
 from gates.pdf import gate_pdf
 from gates.records import MEANINGS, gate_record
 from projects import policy as project_policy
@@ -52,6 +52,8 @@ def _context(request, gate, form=None, problem=""):
         "audit": list(gate.audit_entries.select_related("actor").order_by("sequence")),
         "chain_intact": intact,
         "chain_message": chain_message,
+        "may_attest": project_policy.can_edit_project(request.user, gate.project)
+        and gate.state in (GateState.DRAFT, GateState.OPEN),
         "rollback_ids": set(gate.criteria.filter(rollback=True).values_list("pk", flat=True)),
     }
 
@@ -222,3 +224,16 @@ def gate_record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(gate_pdf(gate_record(gate)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="gate-{gate.pk}.pdf"'
     return response
+
+
+@require_POST
+@login_required
+def criterion_attest(request: HttpRequest, pk: int) -> HttpResponse:
+    criterion = get_object_or_404(GateCriterion, pk=pk)
+    gate = policy.get_gate_for(request.user, criterion.gate_id, Action.EDIT)
+    try:
+        services.gate_criterion_attest(criterion=criterion, by=request.user)
+        messages.success(request, f"You attested: {criterion.text}.")
+    except services.GateRefused as refused:
+        messages.error(request, str(refused))
+    return redirect("gate-detail", pk=gate.pk)

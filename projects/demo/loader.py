@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from gates import services as gate_services
 from gates.models import Gate, GateApprover, GateCriterion, GateState
 from metrics.models import KPI, MetricSource, SourceKind
 from projects.demo import aad, demo_databases, provider_api, sprint8
@@ -242,7 +243,7 @@ class _Loader:
             self._risk(project, risk, start, pm)
         kpis = {kpi["name"]: self._kpi(project, kpi, phases) for kpi in plan["kpis"]}
         for gate in plan["gates"]:
-            self._gate(project, gate, day, phases, kpis)
+            self._gate(project, gate, day, phases, kpis, pm)
         return project
 
     def _phase(self, project: Project, data: dict, day, pm) -> Phase:
@@ -331,8 +332,8 @@ class _Loader:
             kpi.full_clean()
         return kpi
 
-    def _gate(self, project: Project, data: dict, day, phases: dict, kpis: dict) -> None:
-        gate, _ = self._get_or_create(
+    def _gate(self, project: Project, data: dict, day, phases: dict, kpis: dict, pm) -> None:
+        gate, created = self._get_or_create(
             Gate,
             project=project,
             name=data["name"],
@@ -343,7 +344,7 @@ class _Loader:
                 "phase": phases.get(data.get("phase")),
                 "timing": data.get("timing", ""),
                 "due_date": day(data["due_day"]),
-                "state": data.get("state", GateState.DRAFT),
+                "state": GateState.DRAFT,
                 "description": data.get("description", ""),
             },
         )
@@ -368,6 +369,8 @@ class _Loader:
                     "rollback": data["kind"] == "rollout_stage" and kind == "kpi",
                 },
             )
+        if created and data.get("state") == GateState.OPEN:
+            gate_services.gate_open(gate=gate, by=pm)  # opened as its trail records
 
 
 @transaction.atomic

@@ -224,3 +224,17 @@ def test_the_api_and_the_pdf_carry_signatures_with_name_time_zone_and_meaning(cl
 def test_the_api_hides_gates_of_other_projects(client, oscar, gate):
     client.force_login(oscar)
     assert client.get(reverse("api-gate", args=[gate.pk])).status_code == 404
+
+
+def test_a_member_who_may_edit_attests_a_manual_criterion(client, bob, victor, gate):
+    manual = GateCriterionFactory(gate=gate, kind="manual", text="Runbook written", critical=False)
+    client.force_login(victor)
+    assert client.post(reverse("criterion-attest", args=[manual.pk])).status_code == 403
+    client.force_login(bob)
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "I attest this" in page
+    client.post(reverse("criterion-attest", args=[manual.pk]))
+    manual.refresh_from_db()
+    assert manual.attested_by == bob and manual.attested_at
+    assert gate.audit_entries.filter(action="attested").exists()
+    assert "Attested by" in client.get(reverse("gate-detail", args=[gate.pk])).content.decode()

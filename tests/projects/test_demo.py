@@ -149,3 +149,15 @@ def test_the_demo_collects_live_without_any_other_service(settings):
     assert kinds == {"http_probe", "sql", "derived"}
     probe = MetricSource.objects.filter(kind="http_probe").first()
     assert probe.config["url"] == f"{settings.SITE_URL}/health/"
+
+
+def test_open_demo_gates_were_opened_through_their_trail():
+    from gates.models import Gate
+    from gates.services import gate_audit_verify
+
+    demo_load()
+    open_gates = Gate.objects.filter(state="open")
+    assert open_gates.count() == 2
+    for gate in open_gates:
+        assert gate.audit_entries.get().action == "opened"
+        assert gate_audit_verify(gate=gate)[0]
