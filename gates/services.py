@@ -238,7 +238,7 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
         )
     on_behalf_of = None
     if signer not in required_approvers(gate):
-        delegation = _active_delegation(gate, signer)
+        delegation = active_delegation(gate, signer)
         if delegation is None or delegation.delegator not in required_approvers(gate):
             raise GateRefused("You are not a required approver of this gate.")
         on_behalf_of = delegation.delegator
@@ -368,7 +368,8 @@ def _follow_up_conditions(gate: Gate, conditions: list[str], *, by) -> None:
         )
 
 
-def _active_delegation(gate: Gate, user, now=None):
+def active_delegation(gate: Gate, user, now=None):
+    """The delegation that lets `user` sign `gate` now, if there is one."""
     now = now or timezone.now()
     return (
         gate.delegations.filter(delegate=user, starts_at__lte=now, ends_at__gt=now)

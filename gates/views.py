@@ -26,7 +26,7 @@ def _context(request, gate, form=None, problem=""):
     seen_hash = services.snapshot_hash(services.gate_snapshot(gate, evaluation))
     approvers = services.required_approvers(gate)
     is_approver = any(user.pk == request.user.pk for user in approvers)
-    delegation = services._active_delegation(gate, request.user)
+    delegation = services.active_delegation(gate, request.user)
     may_sign = gate.state == GateState.OPEN and (is_approver or delegation is not None)
     signoffs = list(gate.signoffs.select_related("signer", "on_behalf_of").order_by("signed_at"))
     represented = delegation.delegator_id if delegation and not is_approver else request.user.pk
