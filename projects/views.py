@@ -1,4 +1,5 @@
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -126,13 +127,36 @@ def _shown(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _restart_from(form_class, request, error: services.StaleEdit, **kwargs):
-    """The editor's own values again, now based on the current version, with the conflict."""
-    data = request.POST.copy()
-    data["version"] = error.current.version
-    form = form_class(data, instance=error.current, **kwargs)
-    form.is_valid()
-    return form
+@dataclass
+class _Edit:
+    """What came of a versioned edit: the saved row, or the form to show again (with its
+    errors, or with the other editor's values as `conflict`)."""
+
+    form: object
+    saved: object = None
+    conflict: list | None = None
+    stale: services.StaleEdit | None = None
+
+
+def _save_versioned(request, form_class, instance, update) -> _Edit:
+    """Validate the posted form and call `update(version=..., changes=...)`. A save based on an
+    older version comes back with the editor's own values, now based on the current version."""
+    form = form_class(request.POST, instance=instance)
+    if not form.is_valid():
+        return _Edit(form)
+    try:
+        saved = update(version=form.cleaned_data["version"], changes=form.changes())
+    except services.StaleEdit as error:
+        conflict = _conflict(error, form)  # before the new form fills `error.current` in
+        data = request.POST.copy()
+        data["version"] = error.current.version
+        again = form_class(data, instance=error.current)
+        again.is_valid()
+        return _Edit(again, conflict=conflict, stale=error)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _Edit(form)
+    return _Edit(form, saved=saved)
 
 
 # Project overview
@@ -146,33 +170,23 @@ def project_overview_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = ProjectOverviewForm(instance=project)
         return _fragment(request, "overview-form", {**context, "form": form}, title="Edit overview")
-    form = ProjectOverviewForm(request.POST, instance=project)
-    if form.is_valid():
-        try:
-            project = services.project_update(
-                project=project,
-                version=form.cleaned_data["version"],
-                by=request.user,
-                changes=form.changes(),
-            )
-        except services.StaleEdit as error:
-            conflict = _conflict(error, form)
-            form = _restart_from(ProjectOverviewForm, request, error)
-            return _fragment(
-                request,
-                "overview-form",
-                {**context, "form": form, "conflict": conflict, "stale": error},
-                status=409,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            if not request.htmx:
-                messages.success(request, "Overview saved.")
-                return _back_to_project(project, "project-overview")
-            response = render(request, f"{PAGE}#overview", {**context, "project": project})
-            return trigger_client_event(_focus(response, "overview-edit"), PLAN_CHANGED)
-    return _fragment(request, "overview-form", {**context, "form": form}, status=422)
+    edit = _save_versioned(
+        request,
+        ProjectOverviewForm,
+        project,
+        lambda **change: services.project_update(project=project, by=request.user, **change),
+    )
+    if edit.stale:
+        context.update(form=edit.form, conflict=edit.conflict, stale=edit.stale)
+        return _fragment(request, "overview-form", context, status=409)
+    if edit.saved is None:
+        return _fragment(request, "overview-form", {**context, "form": edit.form}, status=422)
+    project = edit.saved
+    if not request.htmx:
+        messages.success(request, "Overview saved.")
+        return _back_to_project(project, "project-overview")
+    response = render(request, f"{PAGE}#overview", {**context, "project": project})
+    return trigger_client_event(_focus(response, "overview-edit"), PLAN_CHANGED)
 
 
 @require_GET
@@ -250,28 +264,23 @@ def phase_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = PhaseForm(instance=phase)
         return _fragment(request, "phase-form", {**context, "form": form}, title="Edit phase")
-    form = PhaseForm(request.POST, instance=phase)
-    if form.is_valid():
-        try:
-            phase = services.phase_update(
-                phase=phase,
-                version=form.cleaned_data["version"],
-                by=request.user,
-                changes=form.changes(),
-            )
-        except services.StaleEdit as error:
-            conflict = _conflict(error, form)
-            form = _restart_from(PhaseForm, request, error)
-            context.update(form=form, conflict=conflict, stale=error, phase=error.current)
-            return _fragment(request, "phase-form", context, status=409)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            if not request.htmx:
-                messages.success(request, f"Phase “{phase.name}” saved.")
-                return _back_to_project(phase.project, f"phase-row-{phase.pk}")
-            return _phase_row(request, phase, focus=f"phase-edit-{phase.pk}", changed=True)
-    return _fragment(request, "phase-form", {**context, "form": form}, status=422)
+    edit = _save_versioned(
+        request,
+        PhaseForm,
+        phase,
+        lambda **change: services.phase_update(phase=phase, by=request.user, **change),
+    )
+    if edit.stale:
+        context.update(form=edit.form, conflict=edit.conflict, stale=edit.stale)
+        context["phase"] = edit.stale.current
+        return _fragment(request, "phase-form", context, status=409)
+    if edit.saved is None:
+        return _fragment(request, "phase-form", {**context, "form": edit.form}, status=422)
+    phase = edit.saved
+    if not request.htmx:
+        messages.success(request, f"Phase “{phase.name}” saved.")
+        return _back_to_project(phase.project, f"phase-row-{phase.pk}")
+    return _phase_row(request, phase, focus=f"phase-edit-{phase.pk}", changed=True)
 
 
 @require_POST
@@ -355,29 +364,24 @@ def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = ChecklistItemForm(instance=item)
         return _fragment(request, "item-form", {**context, "form": form}, title="Edit item")
-    form = ChecklistItemForm(request.POST, instance=item)
-    if form.is_valid():
-        try:
-            item = services.checklist_item_update(
-                item=item,
-                version=form.cleaned_data["version"],
-                by=request.user,
-                changes=form.changes(),
-            )
-        except services.StaleEdit as error:
-            conflict = _conflict(error, form)
-            form = _restart_from(ChecklistItemForm, request, error)
-            context.update(form=form, conflict=conflict, stale=error, item=error.current)
-            return _fragment(request, "item-form", context, status=409)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            if not request.htmx:
-                messages.success(request, f"“{item.title}” saved.")
-                return _back_to_project(item.phase.project, f"item-row-{item.pk}")
-            context.update(item=item)
-            return _focus(render(request, f"{PAGE}#item-row", context), f"item-edit-{item.pk}")
-    return _fragment(request, "item-form", {**context, "form": form}, status=422)
+    edit = _save_versioned(
+        request,
+        ChecklistItemForm,
+        item,
+        lambda **change: services.checklist_item_update(item=item, by=request.user, **change),
+    )
+    if edit.stale:
+        context.update(form=edit.form, conflict=edit.conflict, stale=edit.stale)
+        context["item"] = edit.stale.current
+        return _fragment(request, "item-form", context, status=409)
+    if edit.saved is None:
+        return _fragment(request, "item-form", {**context, "form": edit.form}, status=422)
+    item = edit.saved
+    if not request.htmx:
+        messages.success(request, f"“{item.title}” saved.")
+        return _back_to_project(item.phase.project, f"item-row-{item.pk}")
+    context.update(item=item)
+    return _focus(render(request, f"{PAGE}#item-row", context), f"item-edit-{item.pk}")
 
 
 @require_POST
