@@ -137,15 +137,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Red / amber / green for schedule and budget: the one place the thresholds are set.
-# Schedule: days the forecast end lies past the baseline end. Budget: percent the forecast
-# at completion lies over the planned budget.
-VARIANCE_THRESHOLDS = {
+# Red / amber / green: the thresholds of the status rules, set here and only here.
+# projects/status.py applies them and the help page /help/status/ lists every rule with these
+# values. Schedule: days the forecast end lies past the baseline end. Budget: percent the
+# forecast at completion lies over the planned budget. Red when a critical KPI is breached, a
+# critical risk is open past its review date, the latest gate decision is NO-GO, a rollout gate
+# recommends rollback, or schedule / budget pass their red line; amber for the softer forms
+# (any KPI breached, a critical KPI at risk or without fresh data, a critical risk open, a high
+# risk past review, a CONDITIONAL GO, a gate overdue for sign-off, schedule / budget past amber).
+RAG_RULES = {
     "schedule_amber_days": env.int("SCHEDULE_AMBER_DAYS", default=1),
     "schedule_red_days": env.int("SCHEDULE_RED_DAYS", default=14),
     "budget_amber_percent": env.float("BUDGET_AMBER_PERCENT", default=5.0),
     "budget_red_percent": env.float("BUDGET_RED_PERCENT", default=10.0),
 }
+
+# Status pages refresh their tiles this often while the tab is visible (hidden tabs wait).
+STATUS_REFRESH_SECONDS = env.int("STATUS_REFRESH_SECONDS", default=30)
 
 # Risk score bands (score = likelihood × impact, 1–25): the lowest score of each band.
 RISK_BAND_THRESHOLDS = {
@@ -300,6 +308,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risks.tasks.risk_escalate_overdue",
         "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),
     },
+    "status-snapshot": {
+        "task": "projects.tasks.status_snapshot_record",
+        "schedule": crontab(hour=env.int("STATUS_SNAPSHOT_HOUR", default=6), minute=30),
+    },
+    "status-report-weekly": {
+        "task": "projects.tasks.status_reports_send",
+        "schedule": crontab(
+            day_of_week=env.str("STATUS_REPORT_WEEKDAY", default="mon"),
+            hour=env.int("STATUS_REPORT_HOUR", default=7),
+            minute=0,
+        ),
+    },
 }
 # How old the last heartbeat may be before the health check calls the worker stale.
 WORKER_HEARTBEAT_STALE_SECONDS = 180
@@ -310,7 +330,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ class KPIAdmin(ProjectScopedAdmin):
         "cadence",
         "owner_title",
     ]
-    list_filter = ["category", "kind", "project"]
+    list_filter = ["category", "kind", "critical", "project"]
     search_fields = ["name", "description", "method", "target_text", "owner_title"]
     list_select_related = ["project"]
     inlines = [MetricSourceInline]

@@ -26,6 +26,7 @@ class KPIForm(forms.ModelForm):
             "warning_value",
             "target_text",
             "sustain_values",
+            "critical",
             "method",
             "cadence",
             "owner_title",

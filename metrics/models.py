@@ -104,6 +104,11 @@ class KPI(models.Model):
         related_name="owned_kpis",
     )
     owner_title = models.CharField(max_length=100, blank=True)
+    critical = models.BooleanField(
+        default=False,
+        help_text="A breach of a critical KPI turns the project red on status pages; "
+        "any other breach turns it amber.",
+    )
     sustain_values = models.PositiveSmallIntegerField(
         null=True,
         blank=True,

@@ -63,3 +63,23 @@ def kpi_status(kpi: KPI, latest: Sequence[tuple[datetime, float]], *, now: datet
     if near_limit(kpi, newest):
         return KPIStatus.WARNING
     return KPIStatus.ON_TARGET
+
+
+def trend(kpi: KPI, earlier: float | None, latest: float | None) -> str | None:
+    """'better', 'worse' or 'steady': how the KPI moved from `earlier` to `latest` with
+    respect to its target; None without both values or a numeric target."""
+    if earlier is None or latest is None or kpi.comparator is None:
+        return None
+    if math.isclose(earlier, latest, rel_tol=1e-3, abs_tol=1e-9):
+        return "steady"
+    match kpi.comparator:
+        case Comparator.LT | Comparator.LTE:
+            better = latest < earlier
+        case Comparator.GT | Comparator.GTE:
+            better = latest > earlier
+        case Comparator.BETWEEN:
+            middle = (kpi.target_value + kpi.target_value_high) / 2
+            better = abs(latest - middle) < abs(earlier - middle)
+        case _:
+            better = abs(latest - kpi.target_value) < abs(earlier - kpi.target_value)
+    return "better" if better else "worse"

@@ -26,7 +26,7 @@ class RAG(StrEnum):
         )
 
 
-def _worst(*ratings: RAG) -> RAG:
+def worst(*ratings: RAG) -> RAG:
     order = [RAG.RED, RAG.AMBER, RAG.GREEN]
     known = [rating for rating in ratings if rating != RAG.UNKNOWN]
     return min(known, key=order.index) if known else RAG.UNKNOWN
@@ -40,7 +40,7 @@ class ScheduleVariance:
     def rag(self) -> RAG:
         if self.days is None:
             return RAG.UNKNOWN
-        limits = settings.VARIANCE_THRESHOLDS
+        limits = settings.RAG_RULES
         if self.days >= limits["schedule_red_days"]:
             return RAG.RED
         if self.days >= limits["schedule_amber_days"]:
@@ -101,7 +101,7 @@ class BudgetVariance:
     def rag(self) -> RAG:
         if self.percent is None:
             return RAG.UNKNOWN
-        limits = settings.VARIANCE_THRESHOLDS
+        limits = settings.RAG_RULES
         if self.percent >= limits["budget_red_percent"]:
             return RAG.RED
         if self.percent >= limits["budget_amber_percent"]:
@@ -130,7 +130,7 @@ class ProjectVariance:
 
     @property
     def rag(self) -> RAG:
-        return _worst(self.schedule.rag, self.budget.rag)
+        return worst(self.schedule.rag, self.budget.rag)
 
 
 def project_variance(*, project, items_done: int, items_total: int) -> ProjectVariance:

@@ -241,7 +241,17 @@ class _Loader:
         phases = {phase["order"]: self._phase(project, phase, day, pm) for phase in plan["phases"]}
         for risk in plan["risks"]:
             self._risk(project, risk, start, pm)
-        kpis = {kpi["name"]: self._kpi(project, kpi, phases) for kpi in plan["kpis"]}
+        # The KPIs a critical go / no-go criterion judges are the plan's critical KPIs.
+        critical = {
+            ref
+            for gate in plan["gates"]
+            for (_text, kind, is_critical, ref, _comparator, _threshold) in gate["criteria"]
+            if kind == "kpi" and is_critical
+        }
+        kpis = {
+            kpi["name"]: self._kpi(project, kpi, phases, critical=kpi["name"] in critical)
+            for kpi in plan["kpis"]
+        }
         for gate in plan["gates"]:
             self._gate(project, gate, day, phases, kpis, pm)
         return project
@@ -312,7 +322,7 @@ class _Loader:
                 defaults={"order": order, "owner_title": risk.owner_title},
             )
 
-    def _kpi(self, project: Project, data: dict, phases: dict) -> KPI:
+    def _kpi(self, project: Project, data: dict, phases: dict, *, critical: bool) -> KPI:
         fields = {
             key: value
             for key, value in data.items()
@@ -326,6 +336,7 @@ class _Loader:
                 **fields,
                 "phase": phases.get(data.get("phase")),
                 "cadence": timedelta(days=data["cadence_days"]),
+                "critical": critical,
             },
         )
         if created:

@@ -32,7 +32,7 @@ def test_schedule_variance_uses_the_actual_end_once_there_is_one():
 
 
 def test_schedule_thresholds_are_settings(settings):
-    settings.VARIANCE_THRESHOLDS = {
+    settings.RAG_RULES = {
         "schedule_amber_days": 3,
         "schedule_red_days": 10,
         "budget_amber_percent": 5,
