@@ -7,22 +7,56 @@ import plotly.graph_objects as go
 from metrics import status
 from metrics.models import KPI, Comparator
 
+STATUS_COLOURS = {"breached": "#b3261e", "warning": "#c77700", "on_target": "#1e7b3c"}
+
+
+def _worst_value(kpi: KPI, point) -> float:
+    """The value of a bucket that misses the target, if one does: its low or its high."""
+    if kpi.comparator is None or point.count == 1:
+        return point.avg
+    for value in (point.high, point.low):
+        if not status.meets(kpi, value):
+            return value
+    return point.avg
+
 
 def kpi_figure(kpi: KPI, series) -> dict:
-    times = [at.isoformat() for at, _, _ in series]
-    values = [value for _, value, _ in series]
+    """The KPI over time from `selectors.kpi_series`: the average of each time bucket, with the
+    band from its lowest to its highest value when the series was reduced."""
+    points = series.points
+    times = [point.at.isoformat() for point in points]
+    values = [point.avg for point in points]
+    unit = f" {kpi.unit}" if kpi.unit else ""
     figure = go.Figure()
+    if series.reduced:
+        figure.add_scatter(
+            x=times,
+            y=[p.low for p in points],
+            mode="lines",
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+        figure.add_scatter(
+            x=times,
+            y=[p.high for p in points],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31, 95, 191, 0.18)",
+            name="lowest–highest",
+            hoverinfo="skip",
+        )
     figure.add_scatter(
         x=times,
         y=values,
-        mode="lines+markers",
+        mode="lines" if series.reduced else "lines+markers",
         name=kpi.name,
         line={"color": "#1f5fbf"},
         marker={"size": 4},
-        hovertemplate="%{x|%d %b %H:%M}: %{y}"
-        + (f" {kpi.unit}" if kpi.unit else "")
-        + "<extra></extra>",
+        hovertemplate="%{x|%d %b %H:%M}: %{y}" + unit + "<extra></extra>",
     )
+    values = [_worst_value(kpi, point) for point in points]
     if kpi.comparator is not None:
         misses = [(t, v) for (t, v) in zip(times, values, strict=True) if not status.meets(kpi, v)]
         if misses:
@@ -55,5 +89,33 @@ def kpi_figure(kpi: KPI, series) -> dict:
         showlegend=False,
         yaxis={"title": {"text": kpi.unit}, "automargin": True},
         font={"family": "system-ui, sans-serif", "size": 12},
+    )
+    return json.loads(figure.to_json())
+
+
+def sparkline_figure(kpi: KPI, points) -> dict:
+    """A tiny chart of the KPI's recent values for a status tile: no axes, its target dashed."""
+    figure = go.Figure()
+    figure.add_scatter(
+        x=[point.at.isoformat() for point in points],
+        y=[point.avg for point in points],
+        mode="lines" if len(points) > 2 else "lines+markers",  # a lone point shows as a dot
+        line={"color": STATUS_COLOURS.get(kpi.status, "#1f5fbf"), "width": 2},
+        marker={"size": 5},
+        hovertemplate="%{x|%d %b %H:%M}: %{y:.4g}"
+        + (f" {kpi.unit}" if kpi.unit else "")
+        + "<extra></extra>",
+    )
+    if kpi.comparator is not None and points:
+        figure.add_hline(y=kpi.target_value, line_color="#5b6475", line_dash="dot", line_width=1)
+    figure.update_layout(
+        template="plotly_white",
+        height=60,
+        margin={"l": 0, "r": 0, "t": 2, "b": 2},
+        showlegend=False,
+        xaxis={"visible": False, "fixedrange": True},
+        yaxis={"visible": False, "fixedrange": True},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
     )
     return json.loads(figure.to_json())

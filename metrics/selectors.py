@@ -1,14 +1,32 @@
 """Reads of KPIs that pages share."""
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    Avg,
+    BigIntegerField,
+    Case,
+    Count,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
 
-from metrics.models import KPI, KPICategory, KPIKind, Measurement, MetricSource
+from metrics import charts, status
+from metrics.models import KPI, KPICategory, KPIKind, KPIStatus, Measurement, MetricSource
 from projects.models import Project
-
-MAX_CHART_POINTS = 1500
+from projects.status import KPIFact
 
 
 def kpi_list_for_project(*, project: Project) -> QuerySet[KPI]:
@@ -51,32 +69,122 @@ def kpis_grouped(kpis) -> list[KPIGroup]:
     return groups
 
 
-def kpi_series(*, kpi: KPI, since: datetime | None = None) -> list[tuple[datetime, float, bool]]:
-    """(at, value, partial) oldest first, thinned to at most MAX_CHART_POINTS by keeping the
-    lowest and highest value of each time bucket, so spikes and breaches stay visible."""
+MAX_POINTS = 1000  # per series and chart, whatever the range
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """A point of a chart: one measurement, or a time bucket of them (its start, average,
+    lowest and highest value, and how many it holds)."""
+
+    at: datetime
+    avg: float
+    low: float
+    high: float
+    count: int = 1
+    partial: bool = False
+
+
+class EpochBucket(Func):
+    """The number of the `width`-second time bucket a timestamp falls in, counted from the
+    Unix epoch: the same buckets on SQLite and PostgreSQL."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, expression, *, width: int):
+        self.width = int(width)  # an integer we choose, never user text
+        super().__init__(expression)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # %%%%s survives the template (%%s) and the placeholder rewrite (%s) as strftime's %s.
+        template = f"(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) / {self.width})"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = f"FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / {self.width})::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def _bucketed(rows: QuerySet[Measurement], width: int, *group_by: str):
+    return (
+        rows.annotate(bucket=EpochBucket("at", width=width))
+        .values(*group_by, "bucket")
+        .annotate(
+            avg=Avg("value"),
+            low=Min("value"),
+            high=Max("value"),
+            count=Count("pk"),
+            partials=Count("pk", filter=Q(partial=True)),
+        )
+        .order_by(*group_by, "bucket")
+    )
+
+
+def _point(bucket: dict, width: int) -> SeriesPoint:
+    return SeriesPoint(
+        at=datetime.fromtimestamp(bucket["bucket"] * width, tz=UTC),
+        avg=bucket["avg"],
+        low=bucket["low"],
+        high=bucket["high"],
+        count=bucket["count"],
+        partial=bucket["partials"] > 0,
+    )
+
+
+@dataclass(frozen=True)
+class Series:
+    points: list[SeriesPoint]
+    measurements: int  # how many measurements the points stand for
+
+    @property
+    def reduced(self) -> bool:
+        return self.measurements > len(self.points)
+
+
+def kpi_series(
+    *,
+    kpi: KPI,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_points: int = MAX_POINTS,
+) -> Series:
+    """The KPI's measurements in the range, oldest first: as they are when there are at most
+    `max_points`, else reduced in the database to at most `max_points` time buckets, each
+    with its average, lowest and highest value (so spikes and breaches stay visible).
+    Two queries, whatever the number of measurements."""
     rows = Measurement.objects.filter(kpi=kpi)
     if since:
         rows = rows.filter(at__gte=since)
-    total = rows.count()
-    rows = rows.order_by("at").values_list("at", "value", "partial")
-    if total <= MAX_CHART_POINTS:
-        return list(rows)
-    bucket_size = -(-total // (MAX_CHART_POINTS // 2))
-    series, bucket = [], []
-    for row in rows.iterator(chunk_size=5000):
-        bucket.append(row)
-        if len(bucket) == bucket_size:
-            series.extend(_extremes(bucket))
-            bucket = []
-    if bucket:
-        series.extend(_extremes(bucket))
+    if until:
+        rows = rows.filter(at__lte=until)
+    span = rows.aggregate(total=Count("pk"), first=Min("at"), last=Max("at"))
+    if span["total"] <= max_points:
+        points = [
+            SeriesPoint(at=at, avg=value, low=value, high=value, partial=partial)
+            for at, value, partial in rows.order_by("at").values_list("at", "value", "partial")
+        ]
+        return Series(points, span["total"])
+    seconds = ((until or span["last"]) - (since or span["first"])).total_seconds()
+    # max_points - 1 widths cover the range; its ends may fall into two partial buckets.
+    width = max(1, math.ceil(seconds / (max_points - 1)))
+    return Series([_point(b, width) for b in _bucketed(rows, width)], span["total"])
+
+
+def kpi_series_many(
+    *, kpi_ids: list[int], since: datetime, until: datetime, buckets: int
+) -> dict[int, list[SeriesPoint]]:
+    """For each KPI, its measurements in the range reduced to at most `buckets` time buckets:
+    one query for any number of KPIs (sparklines). KPIs without data get []."""
+    series: dict[int, list[SeriesPoint]] = {kpi_id: [] for kpi_id in kpi_ids}
+    if not kpi_ids:
+        return series
+    width = max(1, math.ceil((until - since).total_seconds() / (buckets - 1)))
+    # Start on a bucket boundary, so that a sliding window leaves earlier buckets as they were.
+    since = datetime.fromtimestamp(math.floor(since.timestamp() / width) * width, tz=UTC)
+    rows = Measurement.objects.filter(kpi_id__in=kpi_ids, at__gte=since, at__lte=until)
+    for bucket in _bucketed(rows, width, "kpi_id"):
+        series[bucket["kpi_id"]].append(_point(bucket, width))
     return series
-
-
-def _extremes(bucket):
-    low = min(bucket, key=lambda row: row[1])
-    high = max(bucket, key=lambda row: row[1])
-    return sorted({low, high}, key=lambda row: row[0])
 
 
 def kpi_detail(*, kpi_id: int) -> KPI:
@@ -95,3 +203,124 @@ def recent_measurements(*, kpi: KPI, limit: int = 20):
         .select_related("recorded_by", "source")
         .order_by("-at")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class KPIStatusCounts:
+    total: int = 0
+    breached: int = 0
+    at_risk: int = 0
+
+
+def kpi_status_counts(*, projects: QuerySet[Project]) -> dict[int, KPIStatusCounts]:
+    """Per project id, how many KPIs it has, how many are breached and how many at risk:
+    counted in the database, one query for any number of projects."""
+    rows = (
+        KPI.objects.filter(project__in=projects)
+        .values("project_id")
+        .annotate(
+            total=Count("pk"),
+            breached=Count("pk", filter=Q(status=KPIStatus.BREACHED)),
+            at_risk=Count("pk", filter=Q(status=KPIStatus.WARNING)),
+        )
+        .order_by()
+    )
+    return {
+        row["project_id"]: KPIStatusCounts(row["total"], row["breached"], row["at_risk"])
+        for row in rows
+    }
+
+
+NEEDS_ATTENTION = (KPIStatus.BREACHED, KPIStatus.WARNING, KPIStatus.STALE)
+
+
+def kpi_status_facts(*, projects: QuerySet[Project]) -> dict[int, list[KPIFact]]:
+    """Per project id, the KPIs the status rules look at (breached or at risk, and every
+    critical one): one query."""
+    rows = (
+        KPI.objects.filter(project__in=projects)
+        .filter(Q(critical=True) | Q(status__in=NEEDS_ATTENTION))
+        .order_by("project_id", "-critical", "name")
+        .values_list("project_id", "name", "status", "critical")
+    )
+    facts: dict[int, list[KPIFact]] = {}
+    for project_id, name, kpi_status, critical in rows:
+        facts.setdefault(project_id, []).append(KPIFact(name, kpi_status, critical))
+    return facts
+
+
+STATUS_SEVERITY = Case(
+    When(status=KPIStatus.BREACHED, then=Value(0)),
+    When(status=KPIStatus.WARNING, then=Value(1)),
+    When(status=KPIStatus.STALE, then=Value(2)),
+    When(status=KPIStatus.ON_TARGET, then=Value(3)),
+    When(status=KPIStatus.UNJUDGED, then=Value(4)),
+    default=Value(5),  # no data yet
+    output_field=IntegerField(),
+)
+
+
+@dataclass(frozen=True)
+class KPITile:
+    kpi: KPI  # with latest_value
+    series: list[SeriesPoint]
+
+    @property
+    def figure(self) -> dict:
+        return charts.sparkline_figure(self.kpi, self.series)
+
+    @property
+    def chart_id(self) -> str:
+        return f"kpi-tile-figure-{self.kpi.pk}"
+
+
+def kpi_tiles(
+    *,
+    projects: QuerySet[Project],
+    watch_only: bool = True,
+    limit: int | None = 12,
+    days: int = 7,
+    buckets: int = 56,
+) -> list[KPITile]:
+    """Sparkline tiles, worst status first: with `watch_only` the KPIs that matter most
+    (critical ones, and any breached or at risk), else all. Each carries its last `days`
+    reduced in SQL to at most `buckets` points. Two queries, whatever the number of KPIs or
+    measurements."""
+    kpis = KPI.objects.filter(project__in=projects)
+    if watch_only:
+        kpis = kpis.filter(Q(critical=True) | Q(status__in=(KPIStatus.BREACHED, KPIStatus.WARNING)))
+    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
+    kpis = list(
+        kpis.select_related("project")
+        .annotate(severity=STATUS_SEVERITY, latest_value=Subquery(newest.values("value")[:1]))
+        .order_by("severity", "-critical", "project__code", "name")[:limit]
+    )
+    until = timezone.now()
+    series = kpi_series_many(
+        kpi_ids=[kpi.pk for kpi in kpis],
+        since=until - timedelta(days=days),
+        until=until,
+        buckets=buckets,
+    )
+    return [KPITile(kpi, series[kpi.pk]) for kpi in kpis]
+
+
+def kpi_report_lines(*, projects: QuerySet[Project], since: datetime) -> dict[int, list[KPI]]:
+    """Per project id, its KPIs (critical first) with `latest_value`, `latest_at`,
+    `earlier_value` (the newest value before `since`) and `trend` ('better', 'worse',
+    'steady' or None): one query for any number of projects."""
+    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
+    kpis = (
+        KPI.objects.filter(project__in=projects)
+        .annotate(
+            latest_value=Subquery(newest.values("value")[:1]),
+            latest_at=Subquery(newest.values("at")[:1]),
+            earlier_value=Subquery(newest.filter(at__lt=since).values("value")[:1]),
+        )
+        .order_by("project_id", "-critical", "kind", "category", "name")
+    )
+    lines: dict[int, list[KPI]] = {}
+    for kpi in kpis:
+        kpi.trend = status.trend(kpi, kpi.earlier_value, kpi.latest_value)
+        lines.setdefault(kpi.project_id, []).append(kpi)
+    return lines

@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -32,16 +33,34 @@ def kpi_list(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "metrics/kpi_list.html", context)
 
 
+CHART_RANGES = {
+    "1d": ("24 hours", timedelta(days=1)),
+    "7d": ("7 days", timedelta(days=7)),
+    "30d": ("30 days", timedelta(days=30)),
+    "90d": ("90 days", timedelta(days=90)),
+    "1y": ("1 year", timedelta(days=365)),
+    "all": ("All", None),
+}
+DEFAULT_CHART_RANGE = "30d"
+
+
 def _detail_context(request, kpi, **extra):
     detail = selectors.kpi_detail(kpi_id=kpi.pk)
     may_edit = project_policy.can_edit_project(request.user, kpi.project)
     source = next((s for s in detail.sources.all() if s.is_active), None)
+    chart_range = request.GET.get("range")
+    chart_range = chart_range if chart_range in CHART_RANGES else DEFAULT_CHART_RANGE
+    span = CHART_RANGES[chart_range][1]
+    series = selectors.kpi_series(kpi=detail, since=timezone.now() - span if span else None)
     return {
         "kpi": detail,
         "project": detail.project,
         "source": source,
         "may_edit": may_edit,
-        "figure": charts.kpi_figure(detail, selectors.kpi_series(kpi=detail)),
+        "series": series,
+        "figure": charts.kpi_figure(detail, series),
+        "chart_range": chart_range,
+        "chart_ranges": [(key, label) for key, (label, _span) in CHART_RANGES.items()],
         "recent": selectors.recent_measurements(kpi=detail),
         "value_form": ManualValueForm() if may_edit else None,
         **extra,

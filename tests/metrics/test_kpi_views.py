@@ -63,17 +63,30 @@ def test_kpi_page_charts_values_with_target_and_breaches(client, victor, kpi):
     assert any(shape.get("y0") == 500 for shape in figure["layout"]["shapes"])
 
 
-def test_long_series_are_thinned_before_the_browser(kpi):
-    from metrics import selectors
-
+def test_long_series_are_reduced_before_the_browser(client, bob, kpi):
     start = timezone.now() - timedelta(days=10)
     Measurement.objects.bulk_create(
         Measurement(kpi=kpi, at=start + timedelta(minutes=minute), value=minute % 97)
         for minute in range(6000)
     )
-    series = selectors.kpi_series(kpi=kpi)
-    assert len(series) <= selectors.MAX_CHART_POINTS
-    assert max(value for _, value, _ in series) == 96 and min(value for _, value, _ in series) == 0
+    client.force_login(bob)
+    response = client.get(reverse("kpi-detail", args=[kpi.pk]))
+    figure = response.context["figure"]
+    lows, highs, averages = (trace["y"] for trace in figure["data"][:3])
+    assert len(averages) <= 1000
+    assert max(highs) == 96 and min(lows) == 0
+    assert "reduced from 6000 measurements" in response.content.decode()
+
+
+@pytest.mark.parametrize("chosen", ["1d", "7d", "30d", "90d", "1y", "all", "bogus", ""])
+def test_every_chart_range_answers(client, bob, kpi, chosen):
+    MeasurementFactory(kpi=kpi, at=timezone.now() - timedelta(days=200), value=400)
+    MeasurementFactory(kpi=kpi, at=timezone.now() - timedelta(hours=2), value=450)
+    client.force_login(bob)
+    response = client.get(reverse("kpi-detail", args=[kpi.pk]), {"range": chosen})
+    assert response.status_code == 200
+    shown = len(response.context["figure"]["data"][0]["x"])
+    assert shown == {"1d": 1, "7d": 1, "30d": 1, "90d": 1, "1y": 2, "all": 2}.get(chosen, 1)
 
 
 def test_a_value_entered_by_hand_is_recorded_and_judged(
