@@ -1,9 +1,23 @@
 """Reads of gates that pages share."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from datetime import datetime
 
-from gates.models import Gate, GateCriterion, SignOff
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.urls import reverse
+
+from gates.models import (
+    Decision,
+    Gate,
+    GateAuditEntry,
+    GateCriterion,
+    GateState,
+    SignOff,
+    SignOffDecision,
+)
 from projects.models import Project
+from projects.status import Activity, GateFact
+
+PENDING_STATES = (GateState.DRAFT, GateState.OPEN)
 
 
 def gate_list_for_project(*, project: Project) -> QuerySet[Gate]:
@@ -57,3 +71,72 @@ def gates_awaiting_signature(*, user) -> list[Gate]:
         .select_related("project")
         .order_by("due_date", "pk")
     )
+
+
+def gate_pipelines(*, projects: QuerySet[Project]) -> dict[int, list[Gate]]:
+    """Per project id, its gates (cancelled ones left out) in pipeline order, each with
+    `signed` (valid sign-offs) and `approver_count`: one query for any number of projects."""
+    gates = (
+        Gate.objects.filter(project__in=projects)
+        .exclude(state=GateState.CANCELLED)
+        .annotate(
+            signed=Count(
+                "signoffs", filter=Q(signoffs__invalidated_at__isnull=True), distinct=True
+            ),
+            approver_count=Count("approvers", distinct=True),
+        )
+        .order_by("project_id", "order", "pk")
+    )
+    pipelines: dict[int, list[Gate]] = {}
+    for gate in gates:
+        pipelines.setdefault(gate.project_id, []).append(gate)
+    return pipelines
+
+
+def next_gate(pipeline: list[Gate]) -> Gate | None:
+    """The first gate of a pipeline still to be decided."""
+    return next((gate for gate in pipeline if gate.state in PENDING_STATES), None)
+
+
+def gate_status_facts(pipeline: list[Gate]) -> list[GateFact]:
+    return [
+        GateFact(
+            name=gate.name,
+            state=gate.state,
+            decision=gate.decision,
+            decided_at=gate.decided_at,
+            due_date=gate.due_date,
+            rollback_recommended_at=gate.rollback_recommended_at,
+            rollback_reason=gate.rollback_reason,
+        )
+        for gate in pipeline
+    ]
+
+
+def gate_activity(
+    *, projects: QuerySet[Project], since: datetime | None = None, limit: int | None = None
+) -> list[Activity]:
+    """Entries of the gate audit trails in `projects`, newest first."""
+    entries = GateAuditEntry.objects.filter(gate__project__in=projects)
+    if since:
+        entries = entries.filter(at__gte=since)
+    entries = entries.select_related("gate", "actor").order_by("-at", "-pk")
+    return [
+        Activity(
+            project_id=entry.gate.project_id,
+            at=entry.at,
+            who=(entry.actor.get_full_name() or entry.actor.username) if entry.actor else "Waymark",
+            text=f"{entry.get_action_display().lower()}: {entry.gate.name}"
+            + (
+                f" ({_decision_label(entry.after['decision'])})"
+                if entry.after.get("decision")
+                else ""
+            ),
+            url=reverse("gate-detail", args=[entry.gate_id]),
+        )
+        for entry in entries[:limit]
+    ]
+
+
+def _decision_label(value: str) -> str:
+    return {**dict(SignOffDecision.choices), **dict(Decision.choices)}.get(value, value)

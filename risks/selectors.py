@@ -1,6 +1,7 @@
 """Reads of the risk register that pages share."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import (
     Case,
@@ -14,10 +15,12 @@ from django.db.models import (
     QuerySet,
     Subquery,
     When,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, Substr
+from django.db.models.functions import Cast, Coalesce, RowNumber, Substr
 
 from projects.models import Project
+from projects.status import Activity, RiskFact
 from risks.models import (
     Impact,
     Likelihood,
@@ -27,7 +30,7 @@ from risks.models import (
     RiskEscalation,
     RiskStatus,
 )
-from risks.scoring import Band, band_score_range
+from risks.scoring import Band, band_of, band_score_range
 
 OPEN_STATUSES = (RiskStatus.OPEN, RiskStatus.MITIGATING, RiskStatus.OCCURRED)
 SORTS = {
@@ -202,3 +205,64 @@ def risk_detail(*, risk_id: int) -> Risk:
         )
         .get()
     )
+
+
+def risk_status_facts(*, projects: QuerySet[Project]) -> dict[int, list[RiskFact]]:
+    """Per project id, its unresolved high and critical risks (worst first), for the status
+    rules: one query for any number of projects."""
+    high_from = band_score_range(Band.HIGH)[0]
+    rows = (
+        Risk.objects.filter(project__in=projects, status__in=OPEN_STATUSES, score__gte=high_from)
+        .order_by("project_id", "-score", "review_by", "key")
+        .values_list("project_id", "key", "title", "score", "review_by")
+    )
+    facts: dict[int, list[RiskFact]] = {}
+    for project_id, key, title, score, review_by in rows:
+        facts.setdefault(project_id, []).append(
+            RiskFact(key=key, title=title, band=band_of(score).value, review_by=review_by)
+        )
+    return facts
+
+
+def top_risks(*, projects: QuerySet[Project], limit: int = 5) -> dict[int, list[Risk]]:
+    """Per project id, its `limit` highest-scoring unresolved risks, ranked in the database."""
+    ranked = (
+        Risk.objects.filter(project__in=projects, status__in=OPEN_STATUSES)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("project_id")],
+                order_by=[F("score").desc(), F("key").asc()],
+            )
+        )
+        .select_related("owner")
+    )
+    result: dict[int, list[Risk]] = {}
+    for risk in ranked.filter(rank__lte=limit).order_by("project_id", "rank"):
+        result.setdefault(risk.project_id, []).append(risk)
+    return result
+
+
+def risk_activity(
+    *, projects: QuerySet[Project], since: datetime | None = None, limit: int | None = None
+) -> list[Activity]:
+    """Risk assessments (new risks and reassessments) in `projects`, newest first."""
+    assessments = RiskAssessment.objects.filter(risk__project__in=projects)
+    if since:
+        assessments = assessments.filter(assessed_at__gte=since)
+    assessments = assessments.select_related("risk", "assessed_by").order_by("-assessed_at", "-pk")
+    return [
+        Activity(
+            project_id=assessment.risk.project_id,
+            at=assessment.assessed_at,
+            who=_person(assessment.assessed_by),
+            text=f"assessed {assessment.risk.key} {assessment.risk.title}: "
+            f"{assessment.likelihood} × {assessment.impact}, {assessment.get_status_display()}",
+            url=assessment.risk.get_absolute_url(),
+        )
+        for assessment in assessments[:limit]
+    ]
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user else "—"

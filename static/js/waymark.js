@@ -41,6 +41,36 @@
     }
   });
 
+  // Live status pages: a hidden poller ([data-live-poll]) asks every few seconds what
+  // changed, sending the fingerprints of the fragments the page holds; the server answers
+  // with out-of-band swaps of the changed ones only, or 204. A tab in the background does not
+  // poll at all, and catches up as soon as it is shown again.
+  document.body.addEventListener("htmx:confirm", function (event) {
+    if (document.hidden && event.detail.elt.hasAttribute("data-live-poll")) {
+      event.preventDefault();
+    }
+  });
+
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt.hasAttribute("data-live-poll")) return;
+    const held = [];
+    document.querySelectorAll("[data-live-fp][id]").forEach(function (fragment) {
+      held.push(fragment.id + ":" + fragment.dataset.liveFp);
+    });
+    event.detail.headers["X-Live-Fingerprints"] = held.join(",");
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) return;
+    document.querySelectorAll("[data-live-poll]").forEach(function (poller) {
+      window.htmx.trigger(poller, "liveRefresh");
+    });
+  });
+
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    drawCharts(event.target.parentNode || document);
+  });
+
   // Sent by the server (HX-Trigger-After-Settle) to say where keyboard focus belongs now.
   document.body.addEventListener("focusElement", function (event) {
     const element = document.getElementById(event.detail.id);

@@ -348,6 +348,6 @@ def test_programme_page_queries_do_not_grow_with_projects(client, alice, program
     assert response.status_code == 200
     assert len(large) == len(small)
     assert (
-        response.content.decode().count('id="project-')
+        response.content.decode().count('id="project-row-')
         == Project.objects.filter(programme=programme).count()
     )
