@@ -13,6 +13,9 @@ PY := $(VENV)/bin/python
 export DEBUG ?= 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# The demo's probes and e-mailed links point at the port the portal runs on.
+export WAYMARK_PORT ?= 8000
+export SITE_URL ?= http://127.0.0.1:$(WAYMARK_PORT)
 
 .PHONY: run test lint bench install clean
 

@@ -2,10 +2,22 @@
 
 from celery import shared_task
 
-from projects import services
+from projects import reports, services
 
 
 @shared_task(bind=True)
 def worker_heartbeat(self) -> None:
     """Record that a worker is alive and the scheduler is sending it work."""
     services.worker_heartbeat_record(hostname=self.request.hostname or "")
+
+
+@shared_task
+def status_snapshot_record() -> int:
+    """Record every project's rating for today."""
+    return reports.status_snapshot_record()
+
+
+@shared_task
+def status_reports_send() -> int:
+    """E-mail the weekly status reports (each subscriber once per week)."""
+    return reports.status_reports_send()

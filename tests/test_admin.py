@@ -13,7 +13,12 @@ from gates import services as gate_services
 from gates.models import Gate
 from metrics.models import MetricSource
 from projects import services as project_services
-from projects.models import NotificationMute
+from projects.models import (
+    NotificationMute,
+    StatusReportDelivery,
+    StatusReportSubscription,
+    StatusSnapshot,
+)
 from risks import services as risk_services
 from risks.models import Risk, RiskEscalation
 from tests.factories import (
@@ -68,6 +73,11 @@ def populate(project, user):
         users=[user], kind="risk_escalated", title="Escalated", dedupe_key=f"test:{listed.pk}"
     )
     NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")
+    StatusSnapshot.objects.create(project=project, taken_on=timezone.localdate(), rag="amber")
+    subscription = StatusReportSubscription.objects.create(user=user, project=project)
+    StatusReportDelivery.objects.create(
+        subscription=subscription, week=timezone.localdate(), claimed_at=timezone.now()
+    )
 
 
 @pytest.fixture
