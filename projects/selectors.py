@@ -36,11 +36,11 @@ class ProgrammeOverview:
     projects: list[Project]
 
 
-def programme_overviews_for(*, user: User) -> list[ProgrammeOverview]:
+def programme_overviews_for(*, user: User, today: date) -> list[ProgrammeOverview]:
     """The programmes `user` may see, each with the projects in it they may see.
 
-    Each project carries `phase_count`, `phases_done`, `variance` and `my_roles` (the user's
-    roles on it).
+    Each project carries `phase_count`, `phases_done`, `variance`, `rating` (by the status
+    rules) and `my_roles` (the user's roles on it).
     """
     live_phases = Q(phases__deleted_at__isnull=True)
     projects = (
@@ -58,6 +58,10 @@ def programme_overviews_for(*, user: User) -> list[ProgrammeOverview]:
         Prefetch("projects", queryset=projects, to_attr="visible_projects")
     )
     roles = _roles_by_scope(user)
+    ratings = {
+        row.project.pk: row.rating
+        for row in project_status_rows(projects=policy.visible_projects(user), today=today)
+    }
     overviews = []
     for programme in programmes:
         for project in programme.visible_projects:
@@ -66,6 +70,7 @@ def programme_overviews_for(*, user: User) -> list[ProgrammeOverview]:
                 | roles.get(("programme", programme.pk), set())
             )
             _attach_variance(project)
+            project.rating = ratings[project.pk]
         overviews.append(ProgrammeOverview(programme, programme.visible_projects))
     return overviews
 

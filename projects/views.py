@@ -41,7 +41,7 @@ PLAN_CHANGED = "planChanged"  # the variance and timeline blocks refresh on it
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    overviews = selectors.programme_overviews_for(user=request.user)
+    overviews = selectors.programme_overviews_for(user=request.user, today=timezone.localdate())
     return render(request, "projects/home.html", {"overviews": overviews})
 
 

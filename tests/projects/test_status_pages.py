@@ -301,3 +301,12 @@ def test_malformed_fingerprint_header_is_ignored(client, erin, programme, header
         headers={"X-Live-Fingerprints": header},
     )
     assert response.status_code == 200
+
+
+def test_home_page_rates_projects_by_the_same_rules(client, erin, programme, project_a):
+    on_track(project_a)
+    KPIFactory(project=project_a, name="p95 write latency", critical=True, status="breached")
+    client.force_login(erin)
+    page = client.get(reverse("home")).content.decode()
+    assert "Off track" in page
+    assert "Critical KPI breached: p95 write latency." in page
