@@ -170,16 +170,21 @@ def _report_response(
     return response
 
 
+def _report_urls(scope: str, key) -> dict[str, str]:
+    """The download and subscription links of a project's or programme's report page."""
+    return {
+        "markdown_url": reverse(f"{scope}-report-md", args=[key]),
+        "pdf_url": reverse(f"{scope}-report-pdf", args=[key]),
+        "subscription_url": reverse(f"{scope}-report-subscription", args=[key]),
+    }
+
+
 @require_GET
 @login_required
 def project_report(request: HttpRequest, pk: int, fmt: str = "html") -> HttpResponse:
     project = policy.get_project_for(request.user, pk)
     report = reports.report_for_project(project=project, now=timezone.now())
-    urls = {
-        "markdown_url": reverse("project-report-md", args=[pk]),
-        "pdf_url": reverse("project-report-pdf", args=[pk]),
-        "subscription_url": reverse("project-report-subscription", args=[pk]),
-    }
+    urls = _report_urls("project", pk)
     return _report_response(request, report, fmt, scope={"project": project}, urls=urls)
 
 
@@ -190,11 +195,7 @@ def programme_report(request: HttpRequest, slug: str, fmt: str = "html") -> Http
     report = reports.report_for_programme(
         user=request.user, programme=programme, now=timezone.now()
     )
-    urls = {
-        "markdown_url": reverse("programme-report-md", args=[slug]),
-        "pdf_url": reverse("programme-report-pdf", args=[slug]),
-        "subscription_url": reverse("programme-report-subscription", args=[slug]),
-    }
+    urls = _report_urls("programme", slug)
     return _report_response(request, report, fmt, scope={"programme": programme}, urls=urls)
 
 
