@@ -93,6 +93,9 @@ class Project(Versioned):
         max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
     )
     currency = models.CharField(max_length=3, default="USD", validators=[currency_code_validator])
+    notes = models.TextField(
+        blank=True, help_text="Sections of the imported plan kept as written (Markdown)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at", "version"])

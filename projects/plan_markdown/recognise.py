@@ -1,0 +1,918 @@
+"""What a plan says, recognised from its sections: overview, phases with their checklists,
+risks, KPIs and gates. Every item keeps the line it came from; what is not understood is kept
+as a project note and listed, never dropped."""
+
+import re
+from dataclasses import dataclass, field
+
+from projects.plan_markdown import reader
+from projects.plan_markdown.reader import CodeBlock, ListItem, Paragraph, Section, Table, plain
+from projects.plan_markdown.targets import Target, parse_target, split_kpi_line
+from projects.plan_markdown.timing import Span, span_of
+
+
+@dataclass
+class PlanItem:
+    title: str
+    line: int
+    done: bool = False
+    section: str = ""
+    kind: str = "task"  # projects.models.ChecklistItemKind
+
+
+@dataclass
+class PlanPhase:
+    order: int
+    name: str
+    line: int
+    timing: str = ""
+    span: Span | None = None
+    goal: str = ""
+    deliverables: list[str] = field(default_factory=list)
+    resources: str = ""
+    owners: str = ""
+    success_criteria: list[str] = field(default_factory=list)
+    items: list[PlanItem] = field(default_factory=list)
+    key: str = ""  # "1" for "Phase 1", "D" for "Track D"
+
+
+@dataclass
+class PlanRisk:
+    title: str
+    line: int
+    likelihood: int = 3
+    impact: int = 3
+    levels_stated: bool = True
+    description: str = ""
+    category: str = ""
+    mitigation: str = ""
+    owner: str = ""
+    key: str = ""
+
+
+@dataclass
+class PlanKPI:
+    name: str
+    line: int
+    kind: str = "lagging"  # metrics.models.KPIKind
+    category: str = "technical"  # metrics.models.KPICategory
+    baseline_text: str = ""
+    target_text: str = ""
+    target: Target | None = None
+    method: str = ""
+    cadence_text: str = ""
+    owner: str = ""
+
+
+@dataclass
+class PlanCriterion:
+    text: str
+    line: int
+    done: bool = False
+
+
+@dataclass
+class PlanGate:
+    name: str
+    kind: str  # gates.models.GateKind
+    line: int
+    approvers: list[str] = field(default_factory=list)
+    timing: str = ""
+    criteria: list[PlanCriterion] = field(default_factory=list)
+    rollout_percent: int | None = None
+    description: str = ""
+
+
+@dataclass
+class Note:
+    title: str
+    line: int
+    text: str
+
+
+@dataclass
+class Unrecognised:
+    line: int
+    text: str
+    why: str
+
+
+@dataclass
+class ImportedPlan:
+    overview: dict[str, str] = field(default_factory=dict)
+    phases: list[PlanPhase] = field(default_factory=list)
+    risks: list[PlanRisk] = field(default_factory=list)
+    kpis: list[PlanKPI] = field(default_factory=list)
+    gates: list[PlanGate] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    unrecognised: list[Unrecognised] = field(default_factory=list)
+
+    @property
+    def checklist_items(self) -> list[PlanItem]:
+        return [item for phase in self.phases for item in phase.items]
+
+    @property
+    def gate_criteria(self) -> list[PlanCriterion]:
+        return [criterion for gate in self.gates for criterion in gate.criteria]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "phases": len(self.phases),
+            "checklist_items": len(self.checklist_items),
+            "risks": len(self.risks),
+            "kpis": len(self.kpis),
+            "gates": len(self.gates),
+            "gate_criteria": len(self.gate_criteria),
+        }
+
+
+# -- words that say what a section or a label is -------------------------------------------
+
+PHASE_TITLE = re.compile(
+    r"^(?:(phase|stage|sprint|track|milestone)\s+([A-Z]|\d+)\b|(week|month|day)s?\s+\d+)",
+    re.IGNORECASE,
+)
+PHASE_MENTION = re.compile(r"\b(phase|stage|sprint|track|milestone)\s+([A-Z]|\d+)\b", re.I)
+SUBPHASE_TITLE = re.compile(r"^([A-Z]\d{1,2})\s*:\s*(.+)$")
+OVERVIEW_LABELS = {
+    "project name": "name",
+    "initiative": "name",
+    "project": "name",
+    "current status": "status",
+    "status": "status",
+    "target delivery": "target_delivery",
+    "target date": "target_delivery",
+    "date": "date",
+    "project manager": "manager",
+    "document owner": "manager",
+    "owner": "manager",
+    "stakeholders": "stakeholders",
+    "approach": "approach",
+    "rationale": "approach_rationale",
+    "timeline": "timeline",
+    "estimated duration": "timeline",
+    "scope": "scope",
+    "phase": "stage",
+}
+PHASE_LABELS = {
+    "key deliverables": "deliverables",
+    "deliverables": "deliverables",
+    "resource requirements": "resources",
+    "resources": "resources",
+    "success criteria": "success_criteria",
+    "owner": "owners",
+    "owners": "owners",
+    "goal": "goal",
+    "objective": "goal",
+}
+LIKELIHOOD_WORDS = ("likelihood", "probability")
+SECTION_RATINGS = {"critical": (4, 5), "high": (3, 4), "medium": (3, 3), "low": (2, 2)}
+MONEY = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)\s*(k|m)?\b", re.IGNORECASE)
+PROSE_RISK = re.compile(
+    r"^(?P<title>.+?)\s*[:—–-]\s*(?P<l>[a-z ]+?)\s+(?:probability|likelihood)\s*,\s*"
+    r"(?P<i>[a-z ]+?)\s+impact\b",
+    re.IGNORECASE,
+)
+ARROW_MITIGATION = re.compile(
+    r"^(?P<title>.+?)\s*(?:→|->)\s*(?:mitigation\s*:\s*)?(?P<m>.+)$", re.I
+)
+ROLLOUT = re.compile(r"(\d{1,3})\s*%(?:\s*(?:→|->|,)\s*\d{1,3}\s*%){2,}")
+PERCENT = re.compile(r"(\d{1,3})\s*%")
+ROLLBACK = re.compile(r"rollback\s+if\s+(.+)$|automated\s+rollback\s+if\s+(.+)$", re.IGNORECASE)
+
+
+def _key(title: str) -> str:
+    return " ".join(plain(title).lower().replace("&", "and").split())
+
+
+def _level_of(word: str) -> int | None:
+    from risks.scoring import level_from
+
+    try:
+        return level_from(word.strip().split()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+class _Recogniser:
+    def __init__(self) -> None:
+        self.plan = ImportedPlan()
+        self.phase_by_key: dict[str, PlanPhase] = {}
+        self.gate_table_seen = False
+        self.used: set[int] = set()  # ids of blocks turned into something
+
+    # -- entry -----------------------------------------------------------------------------
+    def run(self, root: Section) -> ImportedPlan:
+        self._phases(root)
+        self._spans_below(root)
+        _inherit_phase(root, None)
+        for section in root.walk():
+            self._section(section, self._context(section))
+        self._gates_from_criteria()
+        self._rollout_stages(root)
+        self._leftovers(root)
+        return self.plan
+
+    def _context(self, section: Section) -> str:
+        return _key(section.title)
+
+    # -- phases ----------------------------------------------------------------------------
+    def _phases(self, root: Section) -> None:
+        """Phases are the headings that name one (Phase 1, Track D, Week 3, Sprint 2) at the
+        shallowest level where such headings stand."""
+        titles = [s for s in root.children if s.level == 1]
+        document_title = titles[0] if len(titles) == 1 else None  # "# Sprint 8 - Plan"
+        candidates = [
+            s
+            for s in root.walk()
+            if s.level and s is not document_title and PHASE_TITLE.match(plain(s.title))
+        ]
+        if not candidates:
+            return
+        level = min(section.level for section in candidates)
+        for section in candidates:
+            if section.level == level:
+                self._phase_from(section)
+
+    def _phase_from(self, section: Section) -> PlanPhase:
+        title = plain(section.title)
+        match = PHASE_TITLE.match(title)
+        key = (match.group(2) or "").upper() if match else ""
+        span = span_of(title)
+        name = re.sub(
+            r"\s*\((?:[^)]*\b(?:week|month|day|sprint)s?\b[^)]*)\)", "", title, flags=re.I
+        )
+        name = re.sub(r"^(?:phase|stage|sprint|milestone)\s+\w+\s*[:.–-]?\s*", "", name, flags=re.I)
+        if title.lower().startswith(("week", "month", "day")):
+            name = title
+        phase = PlanPhase(
+            order=len(self.plan.phases) + 1,
+            name=name.strip(" :-–") or title,
+            line=section.line,
+            timing=span.text if span else "",
+            span=span,
+            key=key,
+        )
+        self.plan.phases.append(phase)
+        for mention in PHASE_MENTION.finditer(title):  # "Phase 1: Track D" answers to both
+            self.phase_by_key.setdefault(mention.group(2).upper(), phase)
+        self.phase_by_key.setdefault(_key(phase.name), phase)
+        section.phase = phase
+        return phase
+
+    def _spans_below(self, root: Section) -> None:
+        """A phase whose heading names no time takes it from its sub-sections (D1 (Day 1) …
+        D6 (Day 4): days 1–4)."""
+        for section in root.walk():
+            phase = getattr(section, "phase", None)
+            if phase is None or phase.span is not None:
+                continue
+            spans = [span_of(plain(s.title)) for s in section.walk() if s is not section]
+            spans = [span for span in spans if span]
+            if spans:
+                start = min(span.start_day for span in spans)
+                end = max(span.end_day for span in spans)
+                unit_day = all(span.text.lower().startswith("day") for span in spans)
+                timing = f"Days {start + 1}-{end + 1}" if unit_day else ""
+                phase.span = Span(start, end, timing)
+                phase.timing = timing
+
+    def _phase_for(self, section: Section) -> PlanPhase | None:
+        return getattr(section, "phase", None)
+
+    # -- sections --------------------------------------------------------------------------
+    def _section(self, section: Section, title: str) -> None:
+        phase = self._phase_for(section) or self._enclosing_phase(section)
+        pending = None  # a label ending in nothing ("**Tasks:**") announces the next list
+        for block in section.blocks:
+            if isinstance(block, Table):
+                self._table(block, section, phase)
+            elif isinstance(block, list) and pending is not None:
+                self._announced_list(block, section, phase, pending)
+            elif isinstance(block, list):
+                self._list(block, section, phase, title)
+            elif isinstance(block, Paragraph):
+                pair = reader.labelled(block.text)
+                if pair and not pair[1].strip():
+                    pending = pair[0]
+                    continue
+                self._paragraph(block, section, phase)
+            elif isinstance(block, CodeBlock):
+                items = reader.code_checklist(block)
+                if items and phase is not None:
+                    self._checklist(items, phase, section=plain(section.title))
+                    self.used.add(id(block))
+            pending = None
+
+    def _announced_list(self, items: list[ListItem], section: Section, phase, label: str) -> None:
+        """The list after '**Tasks:**', '**Tests:**' or '**Phase 2 (Dual-Write):**': tasks of
+        the phase, or (numbered, after a phase's name) the steps that describe it."""
+        if any(item.checked is not None for item in items):
+            self._checked_list(items, section, phase, _key(section.title))
+            return
+        named = PHASE_TITLE.match(label)
+        if named and re.search(r"monitor|metric|kpi", _key(section.title)):
+            for item in items:
+                self._kpi_line(item, _key(section.title), numeric_only=True)
+            self.used.add(id(items))
+            return
+        if "signif" in label.lower() or (
+            phase is None and re.search(r"approv|sign-?off", _key(section.title))
+        ):
+            gate = self._signoff_gate(section)
+            gate.criteria.extend(PlanCriterion(plain(i.text), i.line) for i in items)
+            self.used.add(id(items))
+            return
+        if named:
+            target = self._phase_by_label(label)
+            if target is None:
+                return
+            described = all((pair := reader.labelled(i.text)) and pair[1].strip() for i in items)
+            if described or (items and items[0].ordered):
+                # Numbered steps, or "Why first: …" facts: they describe the phase.
+                lines = [f"{n}. {plain(i.text)}" for n, i in enumerate(items, 1)]
+                if described:
+                    lines = [plain(i.text) for i in items]
+                target.goal = (target.goal + "\n" + "\n".join(lines)).strip()
+            else:
+                for item in items:
+                    target.items.append(
+                        PlanItem(plain(item.text), item.line, section=plain(section.title))
+                    )
+            self.used.add(id(items))
+            return
+        kind = label.lower()
+        if phase is None and kind == "success criteria":
+            self.plan.overview.setdefault(
+                "success_criteria", "; ".join(plain(i.text) for i in items)
+            )
+            where = plain(section.title)
+            overview = re.search(r"summary|overview|solution", where, re.IGNORECASE)
+            self.plan.gates.append(
+                PlanGate(
+                    name="Release go/no-go" if overview else f"{where} go/no-go",
+                    kind="go_no_go",
+                    line=items[0].line if items else section.line,
+                    criteria=[PlanCriterion(plain(item.text), item.line) for item in items],
+                )
+            )
+            self.used.add(id(items))
+            return
+        if phase is None or kind not in ("tasks", "tests", "checklist", "deliverables", "steps"):
+            return
+        name = plain(section.title)
+        group = name if kind in ("tasks", "steps", "checklist") else f"{name}: {label}"
+        for item in items:
+            title = reader.labelled(item.text)
+            text = title[0] if title and not title[1] else plain(item.text)
+            phase.items.append(
+                PlanItem(
+                    text,
+                    item.line,
+                    done=bool(item.checked),
+                    section=group,
+                    kind="deliverable" if kind == "deliverables" else "task",
+                )
+            )
+        self.used.add(id(items))
+
+    def _phase_by_label(self, label: str) -> PlanPhase | None:
+        match = PHASE_TITLE.match(plain(label))
+        key = (match.group(2) or "").upper() if match else ""
+        return self.phase_by_key.get(key) if key else None
+
+    def _enclosing_phase(self, section: Section) -> PlanPhase | None:
+        return getattr(section, "enclosing_phase", None)
+
+    def _paragraph(self, block: Paragraph, section: Section, phase: PlanPhase | None) -> None:
+        pair = reader.labelled(block.text)
+        if not pair:
+            return
+        label, value = pair[0].lower(), plain(pair[1])
+        if phase is None and label in OVERVIEW_LABELS and value:
+            self.plan.overview.setdefault(OVERVIEW_LABELS[label], value)
+            self.used.add(id(block))
+        elif label == "approval gate" and value and phase is not None:
+            self.plan.gates.append(
+                PlanGate(
+                    name=f"{plain(section.title)}: {value}",
+                    kind="phase_exit",
+                    line=block.line,
+                    description=value,
+                    criteria=[PlanCriterion(value, block.line)],
+                )
+            )
+            self.used.add(id(block))
+
+    def _list(self, items: list[ListItem], section: Section, phase, title: str) -> None:
+        if any(item.checked is not None for item in items):
+            self._checked_list(items, section, phase, title)
+            return
+        if phase is None and "dependenc" in title:
+            # External dependencies: things to have in hand before the work needs them.
+            first = self.plan.phases[0] if self.plan.phases else self._phase_named(title, 0)
+            for item in items:
+                first.items.append(
+                    PlanItem(plain(item.text), item.line, section="External dependencies")
+                )
+            self.used.add(id(items))
+            return
+        recognised = False
+        for item in items:
+            pair = reader.labelled(item.text)
+            if pair:
+                recognised |= self._labelled_item(pair, item, section, phase, title)
+            elif "risk" in title and self._prose_risk(item):
+                recognised = True
+            elif self._kpi_heading(title):
+                self._kpi_line(item, title)
+                recognised = True
+        if recognised:
+            self.used.add(id(items))
+
+    def _labelled_item(self, pair, item: ListItem, section: Section, phase, title: str) -> bool:
+        label, raw = pair[0].lower(), pair[1]
+        value = plain(raw)
+        if phase is not None and label in PHASE_LABELS:
+            self._phase_field(phase, PHASE_LABELS[label], value, item)
+        elif label in OVERVIEW_LABELS and phase is None:
+            self.plan.overview.setdefault(OVERVIEW_LABELS[label], value)
+        elif label == "success criteria" and phase is None:
+            self.plan.overview.setdefault("success_criteria", value)
+            self._release_gate(value, item.line)
+        elif label == "risk assessment":
+            for child in item.children:
+                self._arrow_risk(child)
+        else:
+            return False
+        return True
+
+    def _phase_field(self, phase: PlanPhase, field_name: str, value: str, item: ListItem) -> None:
+        parts = [part.strip() for part in re.split(r";\s*", value) if part.strip()]
+        if field_name == "deliverables":
+            phase.deliverables.extend(parts)
+            for part in parts:
+                phase.items.append(
+                    PlanItem(part, item.line, section="Deliverables", kind="deliverable")
+                )
+        elif field_name == "success_criteria":
+            phase.success_criteria.extend(parts)
+        elif field_name == "resources":
+            phase.resources = value
+        elif field_name == "owners":
+            phase.owners = value
+        elif field_name == "goal":
+            phase.goal = value
+
+    def _checked_list(self, items: list[ListItem], section: Section, phase, title: str) -> None:
+        """A checklist: its items go to the phase whose section holds it, or make the criteria
+        of a sign-off gate when the section is a sign-off or approval."""
+        self.used.add(id(items))
+        if re.search(r"sign-?off|approv|validation", title) or re.search(
+            r"sign-?off|approv|validation", _key(self._parent_title(section))
+        ):
+            self._signoff(items, section)
+            return
+        named = self._phase_by_label(plain(section.title))
+        if "success criteria" in title and (named or phase):
+            target = named or phase
+            target.success_criteria.extend(plain(item.text) for item in items)
+            return
+        group = "" if phase is not None else plain(section.title)
+        if phase is None:
+            phase = named or self._phase_named(plain(section.title), section.line)
+        self._checklist(items, phase, section=group)
+
+    def _parent_title(self, section: Section) -> str:
+        return getattr(section, "parent_title", "")
+
+    def _phase_named(self, name: str, line: int) -> PlanPhase:
+        phase = self.phase_by_key.get(_key(name))
+        if phase is None:
+            phase = PlanPhase(order=len(self.plan.phases) + 1, name=name, line=line)
+            self.plan.phases.append(phase)
+            self.phase_by_key[_key(name)] = phase
+        return phase
+
+    def _checklist(self, items: list[ListItem], phase: PlanPhase, section: str) -> None:
+        for item in items:
+            text = plain(item.text)
+            if item.children:
+                # A line with sub-items names a group ("Week 1-2: Schema design"): its
+                # children are the items, in a section named after it.
+                self._checklist(item.children, phase, section=text)
+                continue
+            phase.items.append(PlanItem(text, item.line, done=bool(item.checked), section=section))
+
+    def _signoff(self, items: list[ListItem], section: Section) -> None:
+        title = plain(section.title).rstrip(" ✓✅")
+        gate = self._signoff_gate(section)
+        for item in items:
+            text = plain(item.text)
+            approver = reader.labelled(item.text)
+            if approver and re.fullmatch(r"[\w .&/+-]{2,40}", approver[0]):
+                gate.approvers.append(approver[0])
+            else:
+                gate.criteria.append(
+                    PlanCriterion(
+                        f"{title}: {text}" if title else text, item.line, bool(item.checked)
+                    )
+                )
+
+    def _signoff_gate(self, section: Section) -> PlanGate:
+        for gate in self.plan.gates:
+            if gate.kind == "go_no_go" and gate.name == "Plan sign-off":
+                return gate
+        gate = PlanGate(name="Plan sign-off", kind="go_no_go", line=section.line)
+        self.plan.gates.append(gate)
+        return gate
+
+    # -- risks -----------------------------------------------------------------------------
+    def _prose_risk(self, item: ListItem) -> bool:
+        text = plain(item.text)
+        match = PROSE_RISK.match(text)
+        if not match:
+            return self._arrow_risk(item)
+        likelihood, impact = _level_of(match.group("l")), _level_of(match.group("i"))
+        if likelihood is None or impact is None:
+            self.plan.unrecognised.append(
+                Unrecognised(item.line, text, "the likelihood or impact is not a level")
+            )
+            return True
+        self._add_risk(PlanRisk(match.group("title").strip(), item.line, likelihood, impact))
+        return True
+
+    def _arrow_risk(self, item: ListItem) -> bool:
+        match = ARROW_MITIGATION.match(plain(item.text))
+        if not match:
+            return False
+        self._add_risk(
+            PlanRisk(
+                match.group("title").strip(),
+                item.line,
+                levels_stated=False,
+                mitigation=match.group("m").strip(),
+            )
+        )
+        return True
+
+    def _add_risk(self, risk: PlanRisk) -> None:
+        for known in self.plan.risks:
+            if _same_risk(known, risk):
+                known.mitigation = known.mitigation or risk.mitigation
+                if risk.levels_stated and not known.levels_stated:
+                    known.title, known.line = risk.title, risk.line  # the matrix names it
+                    known.likelihood, known.impact, known.levels_stated = (
+                        risk.likelihood,
+                        risk.impact,
+                        True,
+                    )
+                return
+        self.plan.risks.append(risk)
+
+    # -- tables ----------------------------------------------------------------------------
+    def _table(self, table: Table, section: Section, phase) -> None:
+        header = [_key(cell) for cell in table.header]
+        self.used.add(id(table))
+        if any(word in cell for cell in header for word in LIKELIHOOD_WORDS) or (
+            header and "risk" in header[0]
+        ):
+            self._risk_table(table, header, section)
+        elif (
+            header
+            and any("gate" in cell for cell in header)
+            and any("approver" in cell for cell in header)
+        ):
+            self._gate_table(table, header)
+        elif header and re.search(r"metric|kpi|indicator", header[0]):
+            self._kpi_table(table, header, _key(section.title))
+        else:
+            self.used.discard(id(table))
+
+    def _column(self, header: list[str], *words: str) -> int | None:
+        for index, cell in enumerate(header):
+            if any(word in cell for word in words):
+                return index
+        return None
+
+    def _cell(self, row: list[str], index: int | None) -> str:
+        if index is None or index >= len(row):
+            return ""
+        return plain(row[index])
+
+    def _risk_table(self, table: Table, header: list[str], section: Section) -> None:
+        key_col = self._column(header, "risk id", "id")
+        title_col = self._column(header, "description", "risk")
+        if title_col == key_col:
+            title_col = self._column(header[key_col + 1 :], "description", "risk")
+            title_col = None if title_col is None else title_col + key_col + 1
+        columns = {
+            "likelihood": self._column(header, *LIKELIHOOD_WORDS),
+            "impact": self._column(header, "impact"),
+            "category": self._column(header, "category"),
+            "mitigation": self._column(header, "mitigation"),
+            "owner": self._column(header, "owner"),
+        }
+        # A table under "High Risk" states the rating once for all its rows.
+        first_word = _key(section.title).split()[0] if section.title.strip() else ""
+        rating = SECTION_RATINGS.get(first_word)
+        for row, line in zip(table.rows, table.row_lines, strict=False):
+            raw_title = row[title_col] if title_col is not None and title_col < len(row) else ""
+            title, description = _title_and_description(raw_title)
+            if not title:
+                self.plan.unrecognised.append(
+                    Unrecognised(line, " | ".join(row), "a risk row without a description")
+                )
+                continue
+            likelihood = (
+                _level_of(self._cell(row, columns["likelihood"]))
+                if columns["likelihood"] is not None
+                else None
+            )
+            impact = (
+                _level_of(self._cell(row, columns["impact"]))
+                if columns["impact"] is not None
+                else None
+            )
+            stated = likelihood is not None and impact is not None
+            if not stated and rating:
+                likelihood, impact, stated = rating[0], rating[1], True
+            self._add_risk(
+                PlanRisk(
+                    title=title,
+                    line=line,
+                    likelihood=likelihood or 3,
+                    impact=impact or 3,
+                    levels_stated=stated,
+                    description=description,
+                    category=self._cell(row, columns["category"]),
+                    mitigation=_multiline(row[columns["mitigation"]])
+                    if columns["mitigation"] is not None and columns["mitigation"] < len(row)
+                    else "",
+                    owner=self._cell(row, columns["owner"]),
+                    key=self._cell(row, key_col) if key_col is not None else "",
+                )
+            )
+
+    def _gate_table(self, table: Table, header: list[str]) -> None:
+        self.gate_table_seen = True
+        name_col = self._column(header, "gate")
+        approver_col = self._column(header, "approver")
+        timing_col = self._column(header, "timing", "when")
+        criteria_col = self._column(header, "criteria", "criterion")
+        for row, line in zip(table.rows, table.row_lines, strict=False):
+            name = self._cell(row, name_col)
+            if not name:
+                continue
+            criteria_text = self._cell(row, criteria_col)
+            self.plan.gates.append(
+                PlanGate(
+                    name=name,
+                    kind="phase_exit",
+                    line=line,
+                    approvers=[
+                        a.strip()
+                        for a in re.split(r"\s*\+\s*|\s*,\s*", self._cell(row, approver_col))
+                        if a.strip()
+                    ],
+                    timing=self._cell(row, timing_col),
+                    criteria=[
+                        PlanCriterion(part, line)
+                        for part in re.split(r"\s+\+\s+|,\s+", criteria_text)
+                        if part.strip()
+                    ],
+                )
+            )
+        # Inline "Approval Gate:" lines restate these gates; the table is the record.
+        self.plan.gates = [
+            g for g in self.plan.gates if not (g.kind == "phase_exit" and g.description)
+        ]
+
+    def _kpi_heading(self, title: str) -> bool:
+        return bool(re.search(r"kpi|metric|indicator", title))
+
+    def _kind_and_category(self, title: str) -> tuple[str, str]:
+        kind = "leading" if "leading" in title else "counter" if "counter" in title else "lagging"
+        category = (
+            "business" if "business" in title else "project" if "project" in title else "technical"
+        )
+        return kind, category
+
+    def _kpi_line(self, item: ListItem, title: str, numeric_only: bool = False) -> bool:
+        line = reader.plain(item.text)
+        split = split_kpi_line(line)
+        if numeric_only and split.target is None:
+            return False
+        kind, category = self._kind_and_category(title)
+        self.plan.kpis.append(
+            PlanKPI(
+                name=split.name,
+                line=item.line,
+                kind=kind,
+                category=category,
+                target_text=line,
+                target=split.target,
+            )
+        )
+        return True
+
+    def _kpi_table(self, table: Table, header: list[str], title: str) -> None:
+        kind, category = self._kind_and_category(title)
+        columns = {
+            "baseline": self._column(header, "baseline"),
+            "target": self._column(header, "target", "threshold"),
+            "method": self._column(header, "method", "why"),
+            "cadence": self._column(header, "cadence", "frequency"),
+            "owner": self._column(header, "owner"),
+        }
+        for row, line in zip(table.rows, table.row_lines, strict=False):
+            name = self._cell(row, 0)
+            if not name:
+                continue
+            target_text = self._cell(row, columns["target"])
+            self.plan.kpis.append(
+                PlanKPI(
+                    name=name,
+                    line=line,
+                    kind=kind,
+                    category=category,
+                    baseline_text=self._cell(row, columns["baseline"]),
+                    target_text=target_text,
+                    target=parse_target(target_text),
+                    method=self._cell(row, columns["method"]),
+                    cadence_text=self._cell(row, columns["cadence"]),
+                    owner=self._cell(row, columns["owner"]),
+                )
+            )
+
+    # -- gates from success criteria and rollouts ------------------------------------------
+    def _release_gate(self, value: str, line: int) -> None:
+        parts = [part.strip() for part in re.split(r";\s*", value) if part.strip()]
+        self.plan.gates.append(
+            PlanGate(
+                name="Release go/no-go",
+                kind="go_no_go",
+                line=line,
+                criteria=[PlanCriterion(part, line) for part in parts],
+            )
+        )
+
+    def _rollout_stages(self, root: Section) -> None:
+        """Staged rollout percentages ("5% → 25% → 50% → 100%") anywhere in the plan become one
+        rollout-stage gate per stage; a rollback rule ("Rollback if error rate > 1%") becomes
+        each stage's rollback criterion."""
+        stages, rollback, line = None, None, 0
+        for section in root.walk():
+            for text, at in _texts(section):
+                match = ROLLOUT.search(text)
+                if match and stages is None:
+                    stages = [int(p) for p in PERCENT.findall(match.group(0))]
+                    line = at
+                rule = ROLLBACK.search(text)
+                if rule and rollback is None:
+                    rollback = (rule.group(1) or rule.group(2)).strip().rstrip(".")
+        if not stages:
+            return
+        for percent in stages:
+            criteria = [PlanCriterion(f"Rollback if {rollback}", line)] if rollback else []
+            self.plan.gates.append(
+                PlanGate(
+                    name=f"Rollout stage: {percent}% of traffic",
+                    kind="rollout_stage",
+                    line=line,
+                    rollout_percent=percent,
+                    criteria=criteria,
+                )
+            )
+
+    def _gates_from_criteria(self) -> None:
+        """Phases with success criteria get an exit gate that judges them (unless the plan has
+        its own approval gates as well)."""
+        exits = []
+        for phase in self.plan.phases:
+            if phase.success_criteria:
+                exits.append(
+                    PlanGate(
+                        name=f"Phase {phase.order} exit: {phase.name}",
+                        kind="phase_exit",
+                        line=phase.line,
+                        criteria=[
+                            PlanCriterion(text, phase.line) for text in phase.success_criteria
+                        ],
+                    )
+                )
+        self.plan.gates[:0] = exits
+
+    # -- what is left ----------------------------------------------------------------------
+    def _leftovers(self, root: Section) -> None:
+        for section in root.walk():
+            unused = [block for block in section.blocks if id(block) not in self.used]
+            if not unused:
+                continue
+            text = "\n\n".join(_block_text(block) for block in unused).strip()
+            if text:
+                self.plan.notes.append(Note(plain(section.title) or "Preamble", section.line, text))
+
+
+GENERIC_WORDS = {
+    "issues",
+    "issue",
+    "problems",
+    "risk",
+    "risks",
+    "with",
+    "from",
+    "between",
+    "during",
+    "delays",
+    "the",
+    "and",
+    "for",
+    "existing",
+    "due",
+}
+
+
+def _content_words(title: str) -> set[str]:
+    return {
+        word for word in re.findall(r"[a-z0-9/]+", title.lower()) if len(word) > 2
+    } - GENERIC_WORDS
+
+
+def _same_risk(known: PlanRisk, new: PlanRisk) -> bool:
+    """The same title; or, where one of the two states no levels (a plan that lists its risks
+    twice, once with mitigations and once in a matrix), nearly the same words."""
+    if _key(known.title) == _key(new.title):
+        return True
+    if known.levels_stated and new.levels_stated:
+        return False
+    a, b = _content_words(known.title), _content_words(new.title)
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= 0.75
+
+
+def _title_and_description(cell: str) -> tuple[str, str]:
+    """'**Data loss** - Migration script drops records' → ('Data loss', 'Migration …')."""
+    bold = re.match(r"^\s*\*\*(.+?)\*\*\s*(?:[-–—:]\s*(.*))?$", cell, re.DOTALL)
+    if bold:
+        return plain(bold.group(1)), plain(bold.group(2) or "")
+    return plain(cell), ""
+
+
+def _texts(section: Section):
+    """(text, line) of every paragraph, list item and table cell of the section."""
+    for block in section.blocks:
+        if isinstance(block, Paragraph):
+            yield block.text, block.line
+        elif isinstance(block, Table):
+            for row, line in zip(block.rows, block.row_lines, strict=False):
+                for cell in row:
+                    for piece in reader.BREAK.split(cell):
+                        yield piece, line
+        elif isinstance(block, list):
+            yield from _item_texts(block)
+
+
+def _item_texts(items: list[ListItem]):
+    for item in items:
+        yield item.text, item.line
+        yield from _item_texts(item.children)
+
+
+def _multiline(cell: str) -> str:
+    return "\n".join(line.strip() for line in reader.BREAK.split(cell) if line.strip())
+
+
+def _block_text(block) -> str:
+    if isinstance(block, Paragraph):
+        return block.text
+    if isinstance(block, Table):
+        rows = [block.header, *block.rows]
+        return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+    if isinstance(block, CodeBlock):
+        return f"```{block.info}\n{block.text}```"
+    if isinstance(block, list):
+        return "\n".join(_item_text(item, 0) for item in block)
+    return ""
+
+
+def _item_text(item: ListItem, depth: int) -> str:
+    box = "" if item.checked is None else ("[x] " if item.checked else "[ ] ")
+    lines = ["  " * depth + "- " + box + item.text]
+    lines += ["  " * (depth + 1) + paragraph for paragraph in item.paragraphs]
+    lines += [_item_text(child, depth + 1) for child in item.children]
+    return "\n".join(lines)
+
+
+def recognise(root: Section) -> ImportedPlan:
+    return _Recogniser().run(root)
+
+
+def _inherit_phase(section: Section, phase) -> None:
+    """Every section below a phase's heading belongs to that phase; each knows its parent's
+    title."""
+    own = getattr(section, "phase", None) or phase
+    if own is not None and getattr(section, "phase", None) is None:
+        section.enclosing_phase = own
+    for child in section.children:
+        child.parent_title = section.title
+        _inherit_phase(child, own)
