@@ -27,6 +27,7 @@ from projects.forms import (
     ProjectOverviewForm,
 )
 from projects.models import NotificationKind, Phase, Project
+from projects.plan_markdown.export import project_markdown
 from projects.policy import Action
 from risks import charts as risk_charts
 from risks import selectors as risk_selectors
@@ -167,6 +168,18 @@ def _report_response(
     response["Content-Disposition"] = (
         f'attachment; filename="{reports.report_filename(report, fmt)}"'
     )
+    return response
+
+
+@require_GET
+@login_required
+def project_plan_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The project as a Markdown plan, to download (and import again)."""
+    project = policy.get_project_for(request.user, pk)
+    response = HttpResponse(
+        project_markdown(project=project), content_type="text/markdown; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{project.code}-plan.md"'
     return response
 
 

@@ -131,7 +131,9 @@ def _project(plan: ImportedPlan, options: ImportOptions) -> Project:
         )
     budget = MONEY.search(" ".join(n.text for n in plan.notes) + " " + " ".join(overview.values()))
     end = max((p.span.end_day for p in plan.phases if p.span), default=None)
-    notes = "\n\n".join(f"## {note.title}\n\n{note.text}" for note in plan.notes)
+    notes = "\n\n".join(
+        note.text if note.verbatim else f"### {note.title}\n\n{note.text}" for note in plan.notes
+    )
     project = Project(
         programme=options.programme,
         code=code,
@@ -232,7 +234,7 @@ def _kpi(project: Project, planned, known: dict) -> KPI:
         name=name,
         kind=planned.kind,
         category=planned.category,
-        unit=(target.unit if target else "")[:30],
+        unit=(planned.unit or (target.unit if target else ""))[:30],
         baseline_text=planned.baseline_text[:200],
         comparator=target.comparator if target else None,
         target_value=target.value if target else None,

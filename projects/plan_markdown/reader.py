@@ -5,6 +5,7 @@ here scans raw lines, except the lines inside a code block (which Markdown leave
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import ftfy
 from markdown_it import MarkdownIt
@@ -58,6 +59,7 @@ class Section:
     line: int
     blocks: list = field(default_factory=list)
     children: list["Section"] = field(default_factory=list)
+    body: str = ""  # the Markdown below the heading, sub-sections included, as written
 
     def walk(self):
         yield self
@@ -91,6 +93,7 @@ def decode(data: bytes | str) -> str:
     return text
 
 
+@lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
@@ -104,6 +107,7 @@ def read(text: str) -> Section:
     tokens = _parser().parse(text)
     root = Section(level=0, title="", line=1)
     stack = [root]
+    ordered: list[Section] = [root]
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -115,12 +119,28 @@ def read(text: str) -> Section:
                 stack.pop()
             stack[-1].children.append(section)
             stack.append(section)
+            ordered.append(section)
             index += 3
             continue
         block, index = _block(tokens, index)
         if block is not None:
             stack[-1].blocks.append(block)
+    _bodies(ordered, text.split("\n"))
     return root
+
+
+def _bodies(sections: list[Section], lines: list[str]) -> None:
+    """Give each section the source lines below its heading, up to the next heading of the same
+    or a higher level."""
+    for position, section in enumerate(sections):
+        if section.level == 0:
+            continue
+        end = len(lines)
+        for later in sections[position + 1 :]:
+            if later.level <= section.level:
+                end = later.line - 1
+                break
+        section.body = "\n".join(lines[section.line : end]).strip()
 
 
 def _line(token: Token) -> int:
@@ -220,17 +240,24 @@ def _table(tokens: list[Token], index: int) -> tuple[Table, int]:
     return table, index
 
 
-EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`)")
-LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def plain(text: str) -> str:
-    """Inline Markdown as plain text: emphasis, code marks and link targets removed."""
-    text = BREAK.sub("\n", text)
-    text = LINK.sub(r"\1", text)
-    text = EMPHASIS.sub("", text)
-    return " ".join(text.replace("\\", "").split()) if "\n" not in text else text.strip()
+    """Inline Markdown as plain text, as markdown-it reads it: emphasis and code marks and link
+    targets gone, `pg_stat_statements` and escaped characters kept; <br> is a line break."""
+    lines = []
+    for piece in BREAK.split(text):
+        words = []
+        for token in _parser().parseInline(piece):
+            for child in token.children or []:
+                if child.type in ("text", "code_inline"):
+                    words.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    words.append(" ")
+        lines.append(" ".join("".join(words).split()))
+    return "\n".join(line for line in lines if line)
 
 
 LABEL = re.compile(r"^\s*(?:\*\*|__)([^*_]{1,80}?)(?::\s*)?(?:\*\*|__)\s*:?\s*(.*)$", re.DOTALL)

@@ -62,6 +62,7 @@ class PlanKPI:
     method: str = ""
     cadence_text: str = ""
     owner: str = ""
+    unit: str = ""  # as a table's Unit column states it
 
 
 @dataclass
@@ -81,6 +82,7 @@ class PlanGate:
     criteria: list[PlanCriterion] = field(default_factory=list)
     rollout_percent: int | None = None
     description: str = ""
+    derived: bool = False  # inferred (success criteria, rollout percentages), not a named gate
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Note:
     title: str
     line: int
     text: str
+    verbatim: bool = False  # already Markdown with its own headings
 
 
 @dataclass
@@ -153,6 +156,7 @@ OVERVIEW_LABELS = {
     "estimated duration": "timeline",
     "scope": "scope",
     "phase": "stage",
+    "budget": "budget",
 }
 PHASE_LABELS = {
     "key deliverables": "deliverables",
@@ -178,6 +182,20 @@ ARROW_MITIGATION = re.compile(
 )
 ROLLOUT = re.compile(r"(\d{1,3})\s*%(?:\s*(?:→|->|,)\s*\d{1,3}\s*%){2,}")
 PERCENT = re.compile(r"(\d{1,3})\s*%")
+GATE_KINDS = {
+    "phase exit": "phase_exit",
+    "go / no-go": "go_no_go",
+    "go/no-go": "go_no_go",
+    "rollout stage": "rollout_stage",
+}
+
+
+def _gate_kind(text: str) -> str:
+    """A gate's kind from a table cell such as 'Rollout stage 25%'."""
+    text = text.lower()
+    return next((kind for word, kind in GATE_KINDS.items() if text.startswith(word)), "phase_exit")
+
+
 ROLLBACK = re.compile(r"rollback\s+if\s+(.+)$|automated\s+rollback\s+if\s+(.+)$", re.IGNORECASE)
 
 
@@ -203,6 +221,7 @@ class _Recogniser:
 
     # -- entry -----------------------------------------------------------------------------
     def run(self, root: Section) -> ImportedPlan:
+        self._keep_notes_section(root)
         self._phases(root)
         self._spans_below(root)
         _inherit_phase(root, None)
@@ -210,8 +229,20 @@ class _Recogniser:
             self._section(section, self._context(section))
         self._gates_from_criteria()
         self._rollout_stages(root)
+        if self.gate_table_seen:
+            # A plan with an approval-gates table names its gates there; success criteria stay
+            # on their phases instead of becoming gates of their own.
+            self.plan.gates = [gate for gate in self.plan.gates if not gate.derived]
         self._leftovers(root)
         return self.plan
+
+    def _keep_notes_section(self, root: Section) -> None:
+        """A '## Notes' section (as an export writes) is kept as it stands, unread."""
+        for section in list(root.walk()):
+            for child in list(section.children):
+                if _key(child.title) == "notes":
+                    section.children.remove(child)
+                    self.plan.notes.append(Note("Notes", child.line, child.body, verbatim=True))
 
     def _context(self, section: Section) -> str:
         return _key(section.title)
@@ -249,7 +280,7 @@ class _Recogniser:
             order=len(self.plan.phases) + 1,
             name=name.strip(" :-–") or title,
             line=section.line,
-            timing=span.text if span else "",
+            timing=_timing_words(title, span),
             span=span,
             key=key,
         )
@@ -313,7 +344,12 @@ class _Recogniser:
         named = PHASE_TITLE.match(label)
         if named and re.search(r"monitor|metric|kpi", _key(section.title)):
             for item in items:
-                self._kpi_line(item, _key(section.title), numeric_only=True)
+                if not self._kpi_line(item, _key(section.title), numeric_only=True):
+                    self.plan.unrecognised.append(
+                        Unrecognised(
+                            item.line, plain(item.text), "a metric without a numeric target"
+                        )
+                    )
             self.used.add(id(items))
             return
         if "signif" in label.lower() or (
@@ -348,9 +384,10 @@ class _Recogniser:
             )
             where = plain(section.title)
             overview = re.search(r"summary|overview|solution", where, re.IGNORECASE)
-            self.plan.gates.append(
+            self._add_gate(
                 PlanGate(
                     name="Release go/no-go" if overview else f"{where} go/no-go",
+                    derived=True,
                     kind="go_no_go",
                     line=items[0].line if items else section.line,
                     criteria=[PlanCriterion(plain(item.text), item.line) for item in items],
@@ -424,7 +461,7 @@ class _Recogniser:
                 recognised |= self._labelled_item(pair, item, section, phase, title)
             elif "risk" in title and self._prose_risk(item):
                 recognised = True
-            elif self._kpi_heading(title):
+            elif self._kpi_heading(title) and phase is None:
                 self._kpi_line(item, title)
                 recognised = True
         if recognised:
@@ -660,15 +697,22 @@ class _Recogniser:
         approver_col = self._column(header, "approver")
         timing_col = self._column(header, "timing", "when")
         criteria_col = self._column(header, "criteria", "criterion")
+        kind_col = self._column(header, "kind", "type")
         for row, line in zip(table.rows, table.row_lines, strict=False):
             name = self._cell(row, name_col)
             if not name:
                 continue
-            criteria_text = self._cell(row, criteria_col)
-            self.plan.gates.append(
+            raw = row[criteria_col] if criteria_col is not None and criteria_col < len(row) else ""
+            if reader.BREAK.search(raw):  # one criterion a line
+                parts = [plain(part) for part in reader.BREAK.split(raw)]
+            else:
+                parts = re.split(r"\s+\+\s+|,\s+", plain(raw))
+            kind = _gate_kind(self._cell(row, kind_col))
+            percent = PERCENT.search(self._cell(row, kind_col)) if kind == "rollout_stage" else None
+            self._add_gate(
                 PlanGate(
                     name=name,
-                    kind="phase_exit",
+                    kind=kind,
                     line=line,
                     approvers=[
                         a.strip()
@@ -676,11 +720,8 @@ class _Recogniser:
                         if a.strip()
                     ],
                     timing=self._cell(row, timing_col),
-                    criteria=[
-                        PlanCriterion(part, line)
-                        for part in re.split(r"\s+\+\s+|,\s+", criteria_text)
-                        if part.strip()
-                    ],
+                    criteria=[PlanCriterion(part, line) for part in parts if part.strip()],
+                    rollout_percent=int(percent.group(1)) if percent else None,
                 )
             )
         # Inline "Approval Gate:" lines restate these gates; the table is the record.
@@ -724,11 +765,16 @@ class _Recogniser:
             "method": self._column(header, "method", "why"),
             "cadence": self._column(header, "cadence", "frequency"),
             "owner": self._column(header, "owner"),
+            "category": self._column(header, "category"),
+            "unit": self._column(header, "unit"),
         }
         for row, line in zip(table.rows, table.row_lines, strict=False):
             name = self._cell(row, 0)
             if not name:
                 continue
+            stated_category = self._cell(row, columns["category"]).lower()
+            if stated_category in ("technical", "business", "project"):
+                category = stated_category
             target_text = self._cell(row, columns["target"])
             self.plan.kpis.append(
                 PlanKPI(
@@ -742,17 +788,25 @@ class _Recogniser:
                     method=self._cell(row, columns["method"]),
                     cadence_text=self._cell(row, columns["cadence"]),
                     owner=self._cell(row, columns["owner"]),
+                    unit=self._cell(row, columns["unit"]),
                 )
             )
 
     # -- gates from success criteria and rollouts ------------------------------------------
+    def _add_gate(self, gate: PlanGate) -> None:
+        """A gate the plan names twice (a table row and a success-criteria list) is one."""
+        if any(_key(known.name) == _key(gate.name) for known in self.plan.gates):
+            return
+        self.plan.gates.append(gate)
+
     def _release_gate(self, value: str, line: int) -> None:
         parts = [part.strip() for part in re.split(r";\s*", value) if part.strip()]
-        self.plan.gates.append(
+        self._add_gate(
             PlanGate(
                 name="Release go/no-go",
                 kind="go_no_go",
                 line=line,
+                derived=True,
                 criteria=[PlanCriterion(part, line) for part in parts],
             )
         )
@@ -771,7 +825,7 @@ class _Recogniser:
                 rule = ROLLBACK.search(text)
                 if rule and rollback is None:
                     rollback = (rule.group(1) or rule.group(2)).strip().rstrip(".")
-        if not stages:
+        if not stages or self.gate_table_seen:
             return
         for percent in stages:
             criteria = [PlanCriterion(f"Rollback if {rollback}", line)] if rollback else []
@@ -779,6 +833,7 @@ class _Recogniser:
                 PlanGate(
                     name=f"Rollout stage: {percent}% of traffic",
                     kind="rollout_stage",
+                    derived=True,
                     line=line,
                     rollout_percent=percent,
                     criteria=criteria,
@@ -796,12 +851,14 @@ class _Recogniser:
                         name=f"Phase {phase.order} exit: {phase.name}",
                         kind="phase_exit",
                         line=phase.line,
+                        derived=True,
                         criteria=[
                             PlanCriterion(text, phase.line) for text in phase.success_criteria
                         ],
                     )
                 )
-        self.plan.gates[:0] = exits
+        known = {_key(gate.name) for gate in self.plan.gates}
+        self.plan.gates[:0] = [gate for gate in exits if _key(gate.name) not in known]
 
     # -- what is left ----------------------------------------------------------------------
     def _leftovers(self, root: Section) -> None:
@@ -856,6 +913,17 @@ def _title_and_description(cell: str) -> tuple[str, str]:
     if bold:
         return plain(bold.group(1)), plain(bold.group(2) or "")
     return plain(cell), ""
+
+
+def _timing_words(title: str, span: Span | None) -> str:
+    """The phase's timing as its heading writes it: the parenthesis holding the span ("After
+    Day 10"), else the span's own words."""
+    if span is None:
+        return ""
+    for words in re.findall(r"\(([^)]*)\)", title):
+        if span.text in words:
+            return words.strip()
+    return span.text
 
 
 def _texts(section: Section):

@@ -51,7 +51,7 @@ PLUS = re.compile(rf"{NUMBER}\s*{UNIT_WORD}\s*\+", re.IGNORECASE)
 BY = re.compile(rf"\bby\s+{NUMBER}\s*{UNIT_WORD}(?![a-z])", re.IGNORECASE)
 WITHIN = re.compile(rf"\bwithin\s+(?:\d+\s*(?:-|–)\s*)?{NUMBER}[\s-]*{UNIT_WORD}", re.IGNORECASE)
 LEADING = re.compile(rf"^\s*{NUMBER}\s*{UNIT_WORD}(?![a-z\d])", re.IGNORECASE)
-ZERO = re.compile(r"^\s*(zero|no)\b", re.IGNORECASE)
+ZERO = re.compile(r"^\s*zero\b", re.IGNORECASE)
 SHOULD_BE = re.compile(rf"\bshould\s+be\s+{NUMBER}\s*{UNIT_WORD}(?![a-z])", re.IGNORECASE)
 
 
