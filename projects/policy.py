@@ -147,3 +147,21 @@ def get_programme_for(user: User, slug: str) -> Programme:
     if programme is None:
         raise Http404("No such programme.")
     return programme
+
+
+def can_add_project(user: User, programme: Programme) -> bool:
+    """Start a project in `programme` (by importing a plan): its managers, and superusers."""
+    if not _is_active(user):
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, programme=programme, role=Role.MANAGER).exists()
+
+
+def get_programme_to_add_to(user: User, slug: str) -> Programme:
+    """The programme `slug` if `user` may add projects to it: 404 if they may not see it, 403
+    if they may see but not add."""
+    programme = get_programme_for(user, slug)
+    if not can_add_project(user, programme):
+        raise PermissionDenied("Only the programme's managers may add projects to it.")
+    return programme

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("programmes/<slug:slug>/", views.programme_detail, name="programme-detail"),
     path("programmes/<slug:slug>/live/", views.programme_live, name="programme-live"),
+    path("programmes/<slug:slug>/import/", views.plan_import_page, name="plan-import"),
     path("programmes/<slug:slug>/report/", views.programme_report, name="programme-report"),
     path(
         "programmes/<slug:slug>/report.md",

@@ -24,9 +24,18 @@ from projects.forms import (
     NewChecklistItemForm,
     NewPhaseForm,
     PhaseForm,
+    PlanImportForm,
     ProjectOverviewForm,
 )
 from projects.models import NotificationKind, Phase, Project
+from projects.plan_markdown.build import (
+    ImportOptions,
+    PlanNotImported,
+    import_report,
+    plan_import,
+    plan_read,
+)
+from projects.plan_markdown.edits import EditRefused, plan_apply_edits
 from projects.plan_markdown.export import project_markdown
 from projects.policy import Action
 from risks import charts as risk_charts
@@ -70,6 +79,7 @@ def _programme_context(request: HttpRequest, programme) -> dict:
         "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
         "rag_choices": selectors.RAG_ORDER[:3],
         "sort_choices": selectors.SORT_CHOICES,
+        "may_add_project": policy.can_add_project(request.user, programme),
     }
 
 
@@ -169,6 +179,57 @@ def _report_response(
         f'attachment; filename="{reports.report_filename(report, fmt)}"'
     )
     return response
+
+
+PLAN_IMPORT_PAGE = "projects/plan_import.html"
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def plan_import_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Upload or paste a plan → a preview to correct → one transaction that creates it all.
+    Nothing is stored before the confirmation: the preview carries the plan's text."""
+    programme = policy.get_programme_to_add_to(request.user, slug)
+    context = {"programme": programme}
+    if request.method == "GET":
+        context["form"] = PlanImportForm(initial={"start_date": timezone.localdate()})
+        return render(request, PLAN_IMPORT_PAGE, context)
+    form = PlanImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        context["form"] = form
+        return _import_fragment(request, "import-form", context, status=422)
+    plan = plan_read(form.cleaned_data["source"])
+    context.update(form=form, source=form.cleaned_data["source"], plan=plan)
+    if request.POST.get("action") != "import":
+        context["report"] = import_report(plan)
+        return _import_fragment(request, "import-preview", context)
+    try:
+        project = plan_import(
+            plan=plan_apply_edits(plan, request.POST),
+            options=ImportOptions(
+                programme=programme,
+                start_date=form.cleaned_data["start_date"],
+                code=form.cleaned_data["code"],
+                by=request.user,
+            ),
+        )
+    except (PlanNotImported, EditRefused) as error:
+        context.update(report=import_report(plan_read(context["source"])), error=str(error))
+        context["plan"] = plan_read(context["source"])
+        return _import_fragment(request, "import-preview", context, status=422)
+    messages.success(request, f"Imported {project.code} {project.name}.")
+    destination = reverse("project-status", args=[project.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = destination
+        return response
+    return redirect(destination)
+
+
+def _import_fragment(request, partial: str, context: dict, *, status: int = 200):
+    if request.htmx:
+        return render(request, f"{PLAN_IMPORT_PAGE}#{partial}", context, status=status)
+    return render(request, PLAN_IMPORT_PAGE, {**context, "shown": partial}, status=status)
 
 
 @require_GET

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -94,10 +95,25 @@ class ImportOptions:
     by: object = None
 
 
-@transaction.atomic
 def plan_import(*, plan: ImportedPlan, options: ImportOptions) -> Project:
     """Create the project with its phases, checklists, risks, KPIs and gates: all of it, or
-    (on any error) nothing."""
+    (on any error, raised as PlanNotImported with the reason) nothing."""
+    try:
+        return _import(plan, options)
+    except ValidationError as error:
+        reasons = (
+            "; ".join(
+                f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
+                for field, messages in error.message_dict.items()
+            )
+            if hasattr(error, "error_dict")
+            else " ".join(error.messages)
+        )
+        raise PlanNotImported(f"Nothing was imported: {reasons}") from error
+
+
+@transaction.atomic
+def _import(plan: ImportedPlan, options: ImportOptions) -> Project:
     project = _project(plan, options)
     phases = _phases(plan, project, options)
     for risk in plan.risks:
@@ -139,8 +155,13 @@ def _project(plan: ImportedPlan, options: ImportOptions) -> Project:
         code=code,
         name=_strip_code(name)[:200],
         summary="\n".join(
-            f"{label}: {overview[key]}"
-            for key, label in (("status", "Status"), ("timeline", "Timeline"), ("scope", "Scope"))
+            f"{label}{overview[key]}"
+            for key, label in (
+                ("summary", ""),
+                ("status", "Status: "),
+                ("timeline", "Timeline: "),
+                ("scope", "Scope: "),
+            )
             if overview.get(key)
         ),
         approach=overview.get("approach", ""),

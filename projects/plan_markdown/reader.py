@@ -83,11 +83,11 @@ def decode(data: bytes | str) -> str:
             text = data.decode("cp1252", errors="replace")
     if len(text) > MAX_BYTES:
         raise NotAPlan(f"The text is {len(text):,} characters; plans up to {MAX_BYTES:,} are read.")
-    text = ftfy.fix_text(text, normalization="NFC").replace("\r\n", "\n").replace("\r", "\n")
-    text = text.expandtabs(4)
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\t")
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\r\n\t\f")
     if controls > 8:
         raise NotAPlan("This does not look like text: it is full of control characters.")
+    text = ftfy.fix_text(text, normalization="NFC").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.expandtabs(4)
     if not text.strip():
         raise NotAPlan("The plan is empty.")
     return text

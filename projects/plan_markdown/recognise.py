@@ -139,7 +139,7 @@ PHASE_MENTION = re.compile(r"\b(phase|stage|sprint|track|milestone)\s+([A-Z]|\d+
 SUBPHASE_TITLE = re.compile(r"^([A-Z]\d{1,2})\s*:\s*(.+)$")
 OVERVIEW_LABELS = {
     "project name": "name",
-    "initiative": "name",
+    "initiative": "summary",
     "project": "name",
     "current status": "status",
     "status": "status",
@@ -234,6 +234,7 @@ class _Recogniser:
             # on their phases instead of becoming gates of their own.
             self.plan.gates = [gate for gate in self.plan.gates if not gate.derived]
         self._leftovers(root)
+        self.plan.overview.setdefault("name", _document_name(root))
         return self.plan
 
     def _keep_notes_section(self, root: Section) -> None:
@@ -913,6 +914,27 @@ def _title_and_description(cell: str) -> tuple[str, str]:
     if bold:
         return plain(bold.group(1)), plain(bold.group(2) or "")
     return plain(cell), ""
+
+
+PLAN_WORDS = re.compile(
+    r"\s*[-–:]?\s*\b(?:migration|implementation|project)?\s*plan\b\s*[-–:]?\s*", re.I
+)
+
+
+def _document_name(root: Section) -> str:
+    """The plan's name from its title ('# Sprint 8 - Implementation Plan' → 'Sprint 8'); a title
+    in capitals defers to the subtitle under it."""
+    for section in root.walk():
+        if section.level != 1 or not re.search(r"\bplan\b", section.title, re.I):
+            continue
+        name = PLAN_WORDS.sub(" ", plain(section.title)).strip(" :-–")
+        subtitle = section.children[0].title if section.children else ""
+        if (not name or name.isupper()) and subtitle:
+            return plain(subtitle)
+        if name:
+            return name
+    titled = next((s for s in root.walk() if s.level), None)
+    return plain(titled.title) if titled else "Imported plan"
 
 
 def _timing_words(title: str, span: Span | None) -> str:
