@@ -98,8 +98,8 @@ class NewPhaseForm(PhaseForm):
 class ChecklistItemForm(VersionedForm):
     class Meta:
         model = ChecklistItem
-        fields = ["title", "kind", "section", "owner_title", "due"]
-        widgets = {"due": DATE}
+        fields = ["title", "detail", "kind", "section", "owner_title", "due"]
+        widgets = {"due": DATE, "detail": forms.Textarea(attrs={"rows": 3})}
         labels = {"owner_title": "Owner"}
 
 

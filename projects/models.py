@@ -216,6 +216,9 @@ class ChecklistItem(Versioned, SoftDeleted):
         max_length=200, blank=True, help_text="Heading the item stands under, e.g. 'Week 1-2'."
     )
     title = models.CharField(max_length=300)
+    detail = models.TextField(
+        blank=True, help_text="What the item involves, one step a line, as the plan lists it."
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -1,7 +1,9 @@
-"""Load the demo programme: the three plans in ../shared/plans as Waymark projects.
+"""Load the demo programme: the three plans in projects/demo/plans, imported from their
+Markdown as a project manager would, then brought to where the team stands today.
 
-Loading is idempotent: every object is looked up by its natural key and only created when
-missing, so a second run adds nothing and never overwrites what users have changed since.
+Loading is idempotent: a project already there is not imported again, and of the team's state
+only what is missing is created, so a second run adds nothing and never overwrites what users
+have changed since.
 The plans' calendars are placed around the day of the first load so that the programme is
 under way: AAD in its fifth week, the provider API in its eleventh, Sprint 8 starting next
 Monday.
@@ -11,10 +13,12 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from gates import services as gate_services
@@ -22,6 +26,7 @@ from gates.models import Gate, GateApprover, GateCriterion, GateState
 from metrics.models import KPI, MetricSource, SourceKind
 from projects.demo import aad, demo_databases, provider_api, sprint8
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
+from projects.plan_markdown.build import ImportOptions, plan_import, plan_read
 from risks import services as risk_services
 from risks.models import MitigationAction, Risk
 
@@ -35,6 +40,14 @@ PROGRAMME = {
     ),
 }
 PLANS = (aad.PLAN, provider_api.PLAN, sprint8.PLAN)
+PLAN_FILES = Path(__file__).resolve().parent / "plans"
+# What the team fills in where the plan says nothing; everything else of theirs is state
+# (dates, progress, assessments, thresholds) that the plan cannot hold.
+FILLED_IF_BLANK = {
+    "project": ("summary", "approach", "approach_rationale", "manager_name", "stakeholders"),
+    "phase": ("timing", "goal", "resource_needs", "success_criteria"),
+    "kpi": ("baseline_text", "target_text", "method", "owner_title"),
+}
 
 # username: (first name, last name, title, staff, superuser, role on the programme)
 USERS = {
@@ -211,6 +224,9 @@ class _Loader:
         return start + timedelta(weeks=weeks, days=days)
 
     def _project(self, programme: Programme, plan: dict, *, manager, pm) -> Project:
+        """The plan imported from its Markdown document, then the team's work on it since:
+        the calendar, progress, assessments, the KPIs and criteria they wired up. A project
+        already there is left as its users have it; only what is missing is added back."""
         data = plan["project"]
         start = self.monday - timedelta(weeks=plan["start_weeks_ago"])
         working = data.get("working_days", False)
@@ -218,29 +234,22 @@ class _Loader:
         def day(offset):
             return self._day(start, offset, working)
 
-        fields = {
-            key: value
-            for key, value in data.items()
-            if key not in {"code", "baseline_days", "forecast_end_day", "working_days"}
-        }
-        project, created = self._get_or_create(
-            Project,
-            programme=programme,
-            code=data["code"],
-            defaults={
-                **fields,
-                "manager": manager,
-                "baseline_start": day(data["baseline_days"][0]),
-                "baseline_end": day(data["baseline_days"][1]),
-                "target_delivery": day(data["baseline_days"][1]),
-                "forecast_end": day(data["forecast_end_day"]),
-            },
-        )
-        if created:
-            project.full_clean()
-        phases = {phase["order"]: self._phase(project, phase, day, pm) for phase in plan["phases"]}
+        project = Project.objects.filter(programme=programme, code=data["code"]).first()
+        fresh = project is None
+        if fresh:
+            project = self._import(programme, plan, start, pm)
+            self._project_state(project, data, day, manager)
+        phases = {phase.order: phase for phase in project.phases.all()}
+        for phase in plan["phases"]:
+            if phase["order"] in phases and fresh:
+                self._phase_state(phases[phase["order"]], phase, day)
+            for item in phase["items"]:
+                self._item(project, phases.get(phase["order"]), item, day, pm, fresh=fresh)
         for risk in plan["risks"]:
-            self._risk(project, risk, start, pm)
+            self._risk(project, risk, start, pm, fresh=fresh)
+        if fresh:
+            self._name_as_the_team_does(KPI, project, plan["kpis_from_plan"])
+            self._name_as_the_team_does(Gate, project, plan["gates_from_plan"])
         # The KPIs a critical go / no-go criterion judges are the plan's critical KPIs.
         critical = {
             ref
@@ -249,71 +258,144 @@ class _Loader:
             if kind == "kpi" and is_critical
         }
         kpis = {
-            kpi["name"]: self._kpi(project, kpi, phases, critical=kpi["name"] in critical)
+            kpi["name"]: self._kpi(
+                project, kpi, phases, critical=kpi["name"] in critical, fresh=fresh
+            )
             for kpi in plan["kpis"]
         }
         for gate in plan["gates"]:
-            self._gate(project, gate, day, phases, kpis, pm)
+            self._gate(project, gate, day, phases, kpis, pm, fresh=fresh)
+        if fresh:
+            self._gate_order(project, plan["gates"])
         return project
 
-    def _phase(self, project: Project, data: dict, day, pm) -> Phase:
-        phase, _ = self._get_or_create(
-            Phase,
-            project=project,
-            order=data["order"],
-            defaults={
-                "name": data["name"],
-                "timing": data["timing"],
-                "goal": data["goal"],
-                "status": data["status"],
-                "resource_needs": data["resource_needs"],
-                "success_criteria": data["success_criteria"],
-                "baseline_start": day(data["baseline_days"][0]),
-                "baseline_end": day(data["baseline_days"][1]),
-                "forecast_start": day(data["forecast_days"][0]),
-                "forecast_end": day(data["forecast_days"][1]),
-                "actual_end": day(data["actual_end_day"]) if "actual_end_day" in data else None,
-            },
+    def _import(self, programme: Programme, plan: dict, start: date, pm) -> Project:
+        document = plan_read((PLAN_FILES / plan["file"]).read_bytes())
+        project = plan_import(
+            plan=document,
+            options=ImportOptions(
+                programme=programme, start_date=start, code=plan["project"]["code"], by=pm
+            ),
         )
-        for order, (section, kind, title, owner_title, due_day, done) in enumerate(
-            data["items"], start=1
-        ):
-            due = day(due_day)
+        labels = {
+            "phases": Phase,
+            "checklist_items": ChecklistItem,
+            "risks": Risk,
+            "kpis": KPI,
+            "gates": Gate,
+            "gate_criteria": GateCriterion,
+        }
+        self.result.created[Project._meta.verbose_name_plural] += 1
+        for kind, count in document.counts().items():
+            self.result.created[labels[kind]._meta.verbose_name_plural] += count
+        return project
+
+    def _project_state(self, project: Project, data: dict, day, manager) -> None:
+        """Where the project stands: its calendar, status and budget as the team keeps them;
+        what the plan left blank, filled in."""
+        project.manager = manager
+        project.baseline_start = day(data["baseline_days"][0])
+        project.baseline_end = project.target_delivery = day(data["baseline_days"][1])
+        project.forecast_end = day(data["forecast_end_day"])
+        for field_name in ("name", "status", "budget_planned", "budget_spent", "currency"):
+            setattr(project, field_name, data[field_name])
+        for field_name in FILLED_IF_BLANK["project"]:
+            if not getattr(project, field_name) and data.get(field_name):
+                setattr(project, field_name, data[field_name])
+        project.full_clean()
+        project.save()
+
+    def _phase_state(self, phase: Phase, data: dict, day) -> None:
+        phase.status = data["status"]
+        phase.baseline_start, phase.baseline_end = map(day, data["baseline_days"])
+        phase.forecast_start, phase.forecast_end = map(day, data["forecast_days"])
+        phase.actual_end = day(data["actual_end_day"]) if "actual_end_day" in data else None
+        for field_name in FILLED_IF_BLANK["phase"]:
+            if not getattr(phase, field_name) and data.get(field_name):
+                setattr(phase, field_name, data[field_name])
+        phase.full_clean()
+        phase.save()
+
+    def _item(self, project: Project, phase: Phase | None, data: tuple, day, pm, *, fresh) -> None:
+        """An item of the plan, with its owner, due date and done state; one the plan does
+        not list (the team added it) is created."""
+        section, kind, title, owner_title, due_day, done = data
+        if phase is None:  # the phase was removed from the plan since
+            return
+        due = day(due_day)
+        state = {
+            "phase": phase,
+            "kind": kind,
+            "owner_title": owner_title,
+            "due": due,
+            "done": done,
+            "done_at": self._at(min(due, self.today)) if done else None,
+            "done_by": pm if done else None,
+        }
+        item = ChecklistItem.objects.filter(
+            phase__project=project, title__iexact=title, deleted_at__isnull=True
+        ).first()
+        if item is None:
             self._get_or_create(
                 ChecklistItem,
                 phase=phase,
                 section=section,
                 title=title,
-                defaults={
-                    "order": order,
-                    "kind": kind,
-                    "owner_title": owner_title,
-                    "due": due,
-                    "done": done,
-                    "done_at": self._at(min(due, self.today)) if done else None,
-                    "done_by": pm if done else None,
-                },
+                defaults={**state, "order": phase.checklist_items.count() + 1},
             )
-        return phase
+        elif fresh:
+            for field_name, value in state.items():
+                setattr(item, field_name, value)
+            item.save()
+
+    def _name_as_the_team_does(self, model, project: Project, names: dict[str, str]) -> None:
+        for ours, the_plans in names.items():
+            model.objects.filter(project=project, name=the_plans).update(name=ours)
+
+    def _gate_order(self, project: Project, gates: list[dict]) -> None:
+        """The gates in the team's order; the plan's others after them, as the plan has them."""
+        order = {gate["name"]: gate["order"] for gate in gates}
+        rest = len(order)
+        for gate in Gate.objects.filter(project=project).order_by("order", "pk"):
+            if gate.name not in order:
+                rest += 1
+            Gate.objects.filter(pk=gate.pk).update(order=order.get(gate.name, rest))
 
     def _at(self, day: date) -> datetime:
         return timezone.make_aware(datetime.combine(day, time(16, 30)))
 
-    def _risk(self, project: Project, data: dict, start: date, pm) -> None:
-        risk = Risk.objects.filter(project=project, key=data["key"]).first()
+    def _risk(self, project: Project, data: dict, start: date, pm, *, fresh: bool) -> None:
+        """A risk of the plan as the team assessed it (under the key the team gave it); one
+        missing from the register is entered again."""
+        fields = {key: value for key, value in data.items() if key not in {"key", "actions"}}
+        review_by = self.monday + timedelta(days=4 + 7)  # reviewed weekly, as the plans say
+        risk = Risk.objects.filter(project=project, title__iexact=data["title"]).first()
         if risk is None:
-            fields = {key: value for key, value in data.items() if key not in {"key", "actions"}}
             risk = risk_services.risk_create(
                 project=project,
                 key=data["key"],
                 by=pm,
                 reason="Assessed in the plan.",
                 assessed_at=self._at(start),
-                # Reviewed weekly, as the plans' escalation procedures have it.
-                review_by=self.monday + timedelta(days=4 + 7),
+                review_by=review_by,
                 **fields,
             )
             self.result.created[Risk._meta.verbose_name_plural] += 1
+        elif fresh:
+            if risk.key != data["key"]:
+                # Keys are unique per project: the one holding the team's key moves aside.
+                Risk.objects.filter(project=project, key=data["key"]).update(key=f"~{risk.pk}")
+                Risk.objects.filter(pk=risk.pk).update(key=data["key"])
+                risk.refresh_from_db()
+            description = fields.pop("description", "")
+            risk = risk_services.risk_update(
+                risk=risk,
+                by=pm,
+                reason="Assessed by the team.",
+                review_by=review_by,
+                description=risk.description or description,
+                **fields,
+            )
         for order, title in enumerate(data.get("actions", ()), start=1):
             self._get_or_create(
                 MitigationAction,
@@ -322,65 +404,81 @@ class _Loader:
                 defaults={"order": order, "owner_title": risk.owner_title},
             )
 
-    def _kpi(self, project: Project, data: dict, phases: dict, *, critical: bool) -> KPI:
+    def _kpi(self, project: Project, data: dict, phases: dict, *, critical: bool, fresh: bool):
+        """A KPI of the plan with what the team set up to measure it (unit, thresholds,
+        cadence, the phase it judges); one the team added is created."""
         fields = {
             key: value
             for key, value in data.items()
             if key not in {"name", "phase", "cadence_days"}
         }
-        kpi, created = self._get_or_create(
-            KPI,
-            project=project,
-            name=data["name"],
-            defaults={
-                **fields,
-                "phase": phases.get(data.get("phase")),
-                "cadence": timedelta(days=data["cadence_days"]),
-                "critical": critical,
-            },
-        )
-        if created:
+        state = {
+            **fields,
+            "phase": phases.get(data.get("phase")),
+            "cadence": timedelta(days=data["cadence_days"]),
+            "critical": critical,
+        }
+        kpi, created = self._get_or_create(KPI, project=project, name=data["name"], defaults=state)
+        if fresh and not created:
+            for field_name, value in state.items():
+                if field_name in FILLED_IF_BLANK["kpi"] and getattr(kpi, field_name):
+                    continue
+                setattr(kpi, field_name, value)
+            kpi.full_clean()
+            kpi.save()
+        elif created:
             kpi.full_clean()
         return kpi
 
-    def _gate(self, project: Project, data: dict, day, phases: dict, kpis: dict, pm) -> None:
+    def _gate(self, project, data: dict, day, phases: dict, kpis: dict, pm, *, fresh) -> None:
+        """A gate of the plan with its approvers, due date and criteria wired to the KPIs and
+        checklists that judge them; a criterion the plan states is kept as it reads."""
+        state = {
+            "order": data["order"],
+            "kind": data["kind"],
+            "rollout_percent": data.get("rollout_percent"),
+            "phase": phases.get(data.get("phase")),
+            "timing": data.get("timing", ""),
+            "due_date": day(data["due_day"]),
+            "description": data.get("description", ""),
+        }
         gate, created = self._get_or_create(
             Gate,
             project=project,
             name=data["name"],
-            defaults={
-                "order": data["order"],
-                "kind": data["kind"],
-                "rollout_percent": data.get("rollout_percent"),
-                "phase": phases.get(data.get("phase")),
-                "timing": data.get("timing", ""),
-                "due_date": day(data["due_day"]),
-                "state": GateState.DRAFT,
-                "description": data.get("description", ""),
-            },
+            defaults={**state, "state": GateState.DRAFT},
         )
+        if fresh and not created:
+            state["description"] = gate.description or state["description"]
+            for field_name, value in state.items():
+                setattr(gate, field_name, value)
+            gate.full_clean()
+            gate.save()
         for title, role in data["approvers"]:
             self._get_or_create(GateApprover, gate=gate, title=title, defaults={"role": role})
-        for order, (text, kind, critical, ref, comparator, threshold) in enumerate(
-            data["criteria"], start=1
-        ):
-            self._get_or_create(
-                GateCriterion,
-                gate=gate,
-                text=text,
-                defaults={
-                    "order": order,
-                    "kind": kind,
-                    "critical": critical,
-                    "kpi": kpis[ref] if kind == "kpi" else None,
-                    "phase": phases[ref] if kind == "checklist" else None,
-                    "comparator": comparator,
-                    "threshold": threshold,
-                    # A rollout stage's KPI criteria are its rollback triggers once it is live.
-                    "rollback": data["kind"] == "rollout_stage" and kind == "kpi",
-                },
-            )
-        if created and data.get("state") == GateState.OPEN:
+        for text, kind, critical, ref, comparator, threshold in data["criteria"]:
+            wiring = {
+                "kind": kind,
+                "critical": critical,
+                "kpi": kpis[ref] if kind == "kpi" else None,
+                "phase": phases[ref] if kind == "checklist" else None,
+                "comparator": comparator,
+                "threshold": threshold,
+                # A rollout stage's KPI criteria are its rollback triggers once it is live.
+                "rollback": data["kind"] == "rollout_stage" and kind == "kpi",
+            }
+            criterion = GateCriterion.objects.filter(gate=gate, text__iexact=text).first()
+            if criterion is None:
+                last = gate.criteria.aggregate(last=Max("order"))["last"] or 0
+                self._get_or_create(
+                    GateCriterion, gate=gate, text=text, defaults={"order": last + 1, **wiring}
+                )
+            elif fresh:
+                for field_name, value in wiring.items():
+                    setattr(criterion, field_name, value)
+                criterion.full_clean()
+                criterion.save()
+        if fresh and data.get("state") == GateState.OPEN:
             gate_services.gate_open(gate=gate, by=pm)  # opened as its trail records
 
 

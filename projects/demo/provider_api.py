@@ -859,7 +859,7 @@ KPIS = {
 }
 
 ROLLOUT_CRITERIA = [
-    ("Error rate ≤ 1% (automated rollback above)", "kpi", True, "API error rate", "lte", 1),
+    ("Rollback if error rate > 1%", "kpi", True, "API error rate", "lte", 1),
     ("p95 latency under the 2-second alert threshold", "kpi", True, "API p95 latency", "lt", 2000),
     ("Dual-write drift < 0.01%", "kpi", True, "Dual-write data drift rate", "lt", 0.01),
     ("Database connection pool < 70%", "kpi", False, "Database connection pool usage", "lt", 70),
@@ -935,6 +935,24 @@ GATES = [
         "description": "Decide whether to start moving traffic from Redis to PostgreSQL.",
         "approvers": [("Engineering Manager", "approver"), ("Product Manager", "approver")],
         "criteria": [
+            (
+                "API p95 latency < 500ms (from 10+ seconds)",
+                "kpi",
+                True,
+                "API p95 latency",
+                "lt",
+                500,
+            ),
+            ("API p99 latency < 1 second", "kpi", True, "API p99 latency", "lt", 1000),
+            (
+                "Zero data loss during migration",
+                "kpi",
+                True,
+                "Data integrity: records lost or corrupted",
+                "eq",
+                0,
+            ),
+            ("100% feature parity with existing API", "manual", True, None, None, None),
             (
                 "Load test: 10 req/s sustained with p95 < 500ms",
                 "kpi",
@@ -1052,8 +1070,27 @@ KPI_FIELDS = (
     "description",
 )
 
+# The team's names for what the plan calls otherwise: {name in Waymark: name in the plan}.
+KPIS_FROM_PLAN = {
+    "PostgreSQL query performance in staging (p95)": "PostgreSQL query performance in staging",
+    "Load test p95 latency at 10 req/s": "Load test results",
+    "Data integrity: records lost or corrupted": "Data integrity",
+    "API availability during migration": "API availability",
+    "Team morale: forced weekend work days": "Team morale",
+}
+GATES_FROM_PLAN = {
+    "Cutover go/no-go": "Release go/no-go",
+    **{
+        f"Rollout stage: {percent}% of traffic on PostgreSQL": f"Rollout stage: {percent}% of traffic"
+        for percent in (5, 25, 50, 100)
+    },
+}
+
 PLAN = {
+    "file": "redis-to-postgresql-provider-api.md",
     "start_weeks_ago": START_WEEKS_AGO,
+    "kpis_from_plan": KPIS_FROM_PLAN,
+    "gates_from_plan": GATES_FROM_PLAN,
     "project": PROJECT,
     "phases": [{**phase, "items": _items(phase)} for phase in PHASES],
     "risks": [

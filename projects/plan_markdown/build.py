@@ -226,6 +226,7 @@ def _phases(plan: ImportedPlan, project: Project, options: ImportOptions) -> dic
                 phase=phase,
                 order=order,
                 title=item.title[:300],
+                detail=item.detail,
                 section=item.section[:200],
                 kind=item.kind,
                 done=item.done,

@@ -4,6 +4,7 @@ here scans raw lines, except the lines inside a code block (which Markdown leave
 """
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -32,6 +33,8 @@ class ListItem:
     ordered: bool = False
     children: list["ListItem"] = field(default_factory=list)
     paragraphs: list[str] = field(default_factory=list)  # further paragraphs of the item
+    detail: str = ""  # the source below the item's first paragraph, dedented: sub-items, code
+    rest: tuple[int, int] = (0, 0)  # the source lines (0-based, end excluded) of `detail`
 
 
 @dataclass
@@ -125,8 +128,27 @@ def read(text: str) -> Section:
         block, index = _block(tokens, index)
         if block is not None:
             stack[-1].blocks.append(block)
-    _bodies(ordered, text.split("\n"))
+    lines = text.split("\n")
+    _bodies(ordered, lines)
+    _details(ordered, lines)
     return root
+
+
+def _details(sections: list[Section], lines: list[str]) -> None:
+    """Give each list item the source below its first paragraph (sub-items, code, further
+    paragraphs), as written."""
+
+    def walk(items: list[ListItem]) -> None:
+        for item in items:
+            start, end = item.rest
+            if end > start:
+                item.detail = textwrap.dedent("\n".join(lines[start:end])).strip()
+            walk(item.children)
+
+    for section in sections:
+        for block in section.blocks:
+            if isinstance(block, list):
+                walk(block)
 
 
 def _bodies(sections: list[Section], lines: list[str]) -> None:
@@ -182,6 +204,8 @@ def _list(tokens: list[Token], index: int) -> tuple[list[ListItem], int]:
 def _list_item(tokens: list[Token], index: int, ordered: bool) -> tuple[ListItem, int]:
     opening = tokens[index]
     item = ListItem(line=_line(opening), text="", ordered=ordered)
+    if opening.map:
+        item.rest = (opening.map[0] + 1, opening.map[1])
     index += 1
     first = True
     while index < len(tokens):
@@ -197,6 +221,8 @@ def _list_item(tokens: list[Token], index: int, ordered: bool) -> tuple[ListItem
                     item.checked = (box is not None and box != " ") or mark in DONE_MARKS
                     content = content[marker.end() :]
                 item.text = content
+                if token.map and opening.map:
+                    item.rest = (token.map[1], opening.map[1])
                 first = False
             else:
                 item.paragraphs.append(content)

@@ -3,7 +3,7 @@ risks, KPIs and gates. Every item keeps the line it came from; what is not under
 as a project note and listed, never dropped."""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from projects.plan_markdown import reader
 from projects.plan_markdown.reader import CodeBlock, ListItem, Paragraph, Section, Table, plain
@@ -18,6 +18,7 @@ class PlanItem:
     done: bool = False
     section: str = ""
     kind: str = "task"  # projects.models.ChecklistItemKind
+    detail: str = ""  # the item's sub-items and code, as the plan writes them
 
 
 @dataclass
@@ -83,6 +84,8 @@ class PlanGate:
     rollout_percent: int | None = None
     description: str = ""
     derived: bool = False  # inferred (success criteria, rollout percentages), not a named gate
+    blocks: list[int] = field(default_factory=list)  # ids of the blocks it was read from
+    inline: bool = False  # an "Approval Gate: …" line at the end of a phase's section
 
 
 @dataclass
@@ -199,6 +202,12 @@ def _gate_kind(text: str) -> str:
 ROLLBACK = re.compile(r"rollback\s+if\s+(.+)$|automated\s+rollback\s+if\s+(.+)$", re.IGNORECASE)
 
 
+def _step(timing: str) -> str:
+    """The step a gate's timing names: "After D1" and "Before D1" both name D1."""
+    match = re.search(r"\b([A-Z]?\d+)\b", timing)
+    return match.group(1) if match else ""
+
+
 def _key(title: str) -> str:
     return " ".join(plain(title).lower().replace("&", "and").split())
 
@@ -218,6 +227,7 @@ class _Recogniser:
         self.phase_by_key: dict[str, PlanPhase] = {}
         self.gate_table_seen = False
         self.used: set[int] = set()  # ids of blocks turned into something
+        self.label_of: dict[int, int] = {}  # a list's id → its announcing label's ("**Tasks:**")
 
     # -- entry -----------------------------------------------------------------------------
     def run(self, root: Section) -> ImportedPlan:
@@ -230,8 +240,12 @@ class _Recogniser:
         self._gates_from_criteria()
         self._rollout_stages(root)
         if self.gate_table_seen:
+            self._inline_gates_into_table()
             # A plan with an approval-gates table names its gates there; success criteria stay
             # on their phases instead of becoming gates of their own.
+            for gate in self.plan.gates:
+                if gate.derived:
+                    self.used -= set(gate.blocks)  # what they were read from stays, as notes
             self.plan.gates = [gate for gate in self.plan.gates if not gate.derived]
         self._leftovers(root)
         self.plan.overview.setdefault("name", _document_name(root))
@@ -316,17 +330,19 @@ class _Recogniser:
     def _section(self, section: Section, title: str) -> None:
         phase = self._phase_for(section) or self._enclosing_phase(section)
         pending = None  # a label ending in nothing ("**Tasks:**") announces the next list
+        label_block = None
         for block in section.blocks:
             if isinstance(block, Table):
                 self._table(block, section, phase)
             elif isinstance(block, list) and pending is not None:
                 self._announced_list(block, section, phase, pending)
+                self.label_of[id(block)] = id(label_block)
             elif isinstance(block, list):
                 self._list(block, section, phase, title)
             elif isinstance(block, Paragraph):
                 pair = reader.labelled(block.text)
                 if pair and not pair[1].strip():
-                    pending = pair[0]
+                    pending, label_block = pair[0], block
                     continue
                 self._paragraph(block, section, phase)
             elif isinstance(block, CodeBlock):
@@ -344,15 +360,36 @@ class _Recogniser:
             return
         named = PHASE_TITLE.match(label)
         if named and re.search(r"monitor|metric|kpi", _key(section.title)):
+            kept = []
             for item in items:
-                if not self._kpi_line(item, _key(section.title), numeric_only=True):
-                    self.plan.unrecognised.append(
-                        Unrecognised(
-                            item.line, plain(item.text), "a metric without a numeric target"
-                        )
-                    )
+                if re.search(r"\blogs?\b", plain(item.text), re.IGNORECASE):
+                    # "Slow query logs (> 100ms)": the figure says what is logged, not a target.
+                    why = "a log to watch, not a metric with a target"
+                elif self._kpi_line(item, _key(section.title), numeric_only=True):
+                    continue
+                else:
+                    why = "a metric without a numeric target"
+                self.plan.unrecognised.append(Unrecognised(item.line, plain(item.text), why))
+                kept.append(_item_text(item, 0))
+            if kept:  # the lines that are not metrics stay in the notes
+                self.plan.notes.append(
+                    Note(f"{plain(section.title)}: {label}", items[0].line, "\n".join(kept))
+                )
             self.used.add(id(items))
             return
+        if named and re.search(r"deploy|rollout|release", _key(section.title)):
+            # "Deployment Order / **Phase 1: Track D (Off-Hours Window)** 1. Deploy code …":
+            # steps to carry out and tick off.
+            target = self._phase_by_label(label)
+            if target is not None:
+                window = re.search(r"\(([^)]*)\)\s*$", label)
+                group = plain(section.title) + (f" ({window.group(1)})" if window else "")
+                for item in items:
+                    target.items.append(
+                        PlanItem(plain(item.text), item.line, section=group, detail=item.detail)
+                    )
+                self.used.add(id(items))
+                return
         if "signif" in label.lower() or (
             phase is None and re.search(r"approv|sign-?off", _key(section.title))
         ):
@@ -380,11 +417,12 @@ class _Recogniser:
             return
         kind = label.lower()
         if phase is None and kind == "success criteria":
-            self.plan.overview.setdefault(
-                "success_criteria", "; ".join(plain(i.text) for i in items)
-            )
             where = plain(section.title)
             overview = re.search(r"summary|overview|solution", where, re.IGNORECASE)
+            if overview:
+                self.plan.overview.setdefault(
+                    "success_criteria", "; ".join(plain(i.text) for i in items)
+                )
             self._add_gate(
                 PlanGate(
                     name="Release go/no-go" if overview else f"{where} go/no-go",
@@ -392,6 +430,7 @@ class _Recogniser:
                     kind="go_no_go",
                     line=items[0].line if items else section.line,
                     criteria=[PlanCriterion(plain(item.text), item.line) for item in items],
+                    blocks=[id(items)],
                 )
             )
             self.used.add(id(items))
@@ -410,6 +449,7 @@ class _Recogniser:
                     done=bool(item.checked),
                     section=group,
                     kind="deliverable" if kind == "deliverables" else "task",
+                    detail=item.detail,
                 )
             )
         self.used.add(id(items))
@@ -423,28 +463,49 @@ class _Recogniser:
         return getattr(section, "enclosing_phase", None)
 
     def _paragraph(self, block: Paragraph, section: Section, phase: PlanPhase | None) -> None:
-        pair = reader.labelled(block.text)
-        if not pair:
-            return
+        """A labelled paragraph ('**Owner:** Backend Lead'); one label a line when each of
+        its lines starts with one ('**Status:** …' / '**Date:** …')."""
+        lines = [line.strip() for line in block.text.splitlines() if line.strip()]
+        pairs = [reader.labelled(line) for line in lines]
+        if len(lines) < 2 or not all(pairs):
+            pairs = [reader.labelled(block.text)]
+        understood = [self._labelled_line(pair, block, section, phase) for pair in pairs if pair]
+        if understood and all(understood):
+            self.used.add(id(block))
+
+    def _labelled_line(self, pair, block: Paragraph, section: Section, phase) -> bool:
         label, value = pair[0].lower(), plain(pair[1])
         if phase is None and label in OVERVIEW_LABELS and value:
             self.plan.overview.setdefault(OVERVIEW_LABELS[label], value)
-            self.used.add(id(block))
-        elif label == "approval gate" and value and phase is not None:
+            return True
+        if label == "approval gate" and value and phase is not None:
+            step = re.match(r"[A-Z]?\d+\b", plain(section.title))  # "D1: Observability"
             self.plan.gates.append(
                 PlanGate(
                     name=f"{plain(section.title)}: {value}",
                     kind="phase_exit",
                     line=block.line,
+                    timing=f"After {step.group(0)}" if step else "",
                     description=value,
                     criteria=[PlanCriterion(value, block.line)],
+                    blocks=[id(block)],
+                    inline=True,
                 )
             )
-            self.used.add(id(block))
+            return True
+        return False
 
     def _list(self, items: list[ListItem], section: Section, phase, title: str) -> None:
         if any(item.checked is not None for item in items):
             self._checked_list(items, section, phase, title)
+            return
+        if phase is not None and re.fullmatch(r"(?:objectives?|goals?|aims?)\W*", title):
+            lines = [
+                f"{n}. {plain(i.text)}" if i.ordered else f"- {plain(i.text)}"
+                for n, i in enumerate(items, 1)
+            ]
+            phase.goal = "\n".join(filter(None, [*lines, phase.goal]))
+            self.used.add(id(items))
             return
         if phase is None and "dependenc" in title:
             # External dependencies: things to have in hand before the work needs them.
@@ -518,7 +579,14 @@ class _Recogniser:
             return
         group = "" if phase is not None else plain(section.title)
         if phase is None:
-            phase = named or self._phase_named(plain(section.title), section.line)
+            # A checklist outside the phases makes a stage of its own, named after the part
+            # of the plan that holds it ("Production Deployment Strategy", not its
+            # "Pre-Deployment Checklist").
+            stage = self._parent_title(section) if section.level > 2 else ""
+            phase = named or self._phase_named(plain(stage or section.title), section.line)
+        if "dependenc" in title:
+            # "Requires from Track D: ✅ …": the marks list what is needed, not what is done.
+            items = [replace(item, checked=False) for item in items]
         self._checklist(items, phase, section=group)
 
     def _parent_title(self, section: Section) -> str:
@@ -535,12 +603,16 @@ class _Recogniser:
     def _checklist(self, items: list[ListItem], phase: PlanPhase, section: str) -> None:
         for item in items:
             text = plain(item.text)
-            if item.children:
-                # A line with sub-items names a group ("Week 1-2: Schema design"): its
-                # children are the items, in a section named after it.
+            if any(child.checked is not None for child in item.children):
+                # A line with checklist sub-items names a group ("Week 1-2: Schema design"):
+                # its children are the items, in a section named after it.
                 self._checklist(item.children, phase, section=text)
                 continue
-            phase.items.append(PlanItem(text, item.line, done=bool(item.checked), section=section))
+            phase.items.append(
+                PlanItem(
+                    text, item.line, done=bool(item.checked), section=section, detail=item.detail
+                )
+            )
 
     def _signoff(self, items: list[ListItem], section: Section) -> None:
         title = plain(section.title).rstrip(" ✓✅")
@@ -725,10 +797,6 @@ class _Recogniser:
                     rollout_percent=int(percent.group(1)) if percent else None,
                 )
             )
-        # Inline "Approval Gate:" lines restate these gates; the table is the record.
-        self.plan.gates = [
-            g for g in self.plan.gates if not (g.kind == "phase_exit" and g.description)
-        ]
 
     def _kpi_heading(self, title: str) -> bool:
         return bool(re.search(r"kpi|metric|indicator", title))
@@ -841,6 +909,26 @@ class _Recogniser:
                 )
             )
 
+    def _inline_gates_into_table(self) -> None:
+        """An "Approval Gate: …" line after a step (D1) restates the table's gate for that step
+        ("After D1", "Before D1"): it becomes that gate's description. One the table lacks
+        stays a note."""
+        table = [gate for gate in self.plan.gates if not gate.inline]
+        for inline in (gate for gate in self.plan.gates if gate.inline):
+            match = next(
+                (
+                    gate
+                    for gate in table
+                    if _step(inline.timing) and _step(gate.timing) == _step(inline.timing)
+                ),
+                None,
+            )
+            if match is None:
+                self.used -= set(inline.blocks)
+                continue
+            match.description = "\n".join(filter(None, [match.description, inline.description]))
+        self.plan.gates = table
+
     def _gates_from_criteria(self) -> None:
         """Phases with success criteria get an exit gate that judges them (unless the plan has
         its own approval gates as well)."""
@@ -863,6 +951,8 @@ class _Recogniser:
 
     # -- what is left ----------------------------------------------------------------------
     def _leftovers(self, root: Section) -> None:
+        # A label that announced a list ("**Tasks:**") went wherever its list went.
+        self.used |= {label for items, label in self.label_of.items() if items in self.used}
         for section in root.walk():
             unused = [block for block in section.blocks if id(block) not in self.used]
             if not unused:

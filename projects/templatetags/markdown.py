@@ -26,6 +26,13 @@ def line(value) -> str:
 
 
 @register.filter
+def indent(value, spaces: int) -> str:
+    """Text moved right by `spaces`, blank lines left empty: a list item's body."""
+    pad = " " * int(spaces)
+    return "\n".join(pad + text if text.strip() else "" for text in str(value).splitlines())
+
+
+@register.filter
 def all_done(items) -> bool:
     return all(item.done for item in items)
 

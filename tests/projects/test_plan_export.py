@@ -25,7 +25,7 @@ def structure(project: Project) -> dict:
                 phase.name,
                 phase.timing,
                 sorted(
-                    (item.section, item.title, item.done)
+                    (item.section, item.title, item.done, item.detail)
                     for item in phase.checklist_items.filter(deleted_at__isnull=True)
                 ),
             )

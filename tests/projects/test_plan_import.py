@@ -156,6 +156,8 @@ def test_aad_sections_not_understood_are_kept_as_notes():
 
 def test_provider_plan_counts_item_by_item():
     plan = read(PROVIDER)
+    # "**Document Owner:** Backend Lead" with "**Last Updated:** …" on the next line.
+    assert plan.overview["manager"] == "Backend Lead"
     assert [(p.name, p.timing, len(p.items)) for p in plan.phases] == [
         # Execution checklist leaves (4 weeks × 4) + instrumentation plan (2)
         ("Foundation", "Months 1-2", 16 + 2),
@@ -225,26 +227,210 @@ def test_provider_gates_release_rollout_and_sign_off():
 # -- Sprint 8: three tracks ------------------------------------------------------------------
 
 
-def test_sprint8_tracks_gates_and_risks():
+def test_sprint8_phases_are_the_three_tracks_and_the_production_deployment():
     plan = read(SPRINT8)
-    assert [(p.name, p.timing) for p in plan.phases] == [
-        ("Track D (Hardening & Scale)", "Days 1-4"),
-        ("Track B (Agent Metrics)", "Days 5-6"),
-        ("Track C (Webhooks)", "Days 7-10"),
-        ("Pre-Deployment Checklist", ""),
+    assert [
+        (p.name, p.timing, p.span and (p.span.start_day, p.span.end_day)) for p in plan.phases
+    ] == [
+        ("Track D (Hardening & Scale)", "Days 1-4", (0, 3)),  # D1 (Day 1) … D6 (Day 4)
+        ("Track B (Agent Metrics)", "Days 5-6", (4, 5)),
+        ("Track C (Webhooks)", "Days 7-10", (6, 9)),
+        # The pre-deployment checklist and the deployment order make a stage of their own.
+        ("Production Deployment Strategy", "", None),
     ]
-    table_gates = [g for g in plan.gates if g.approvers and g.name != "Plan sign-off"]
-    assert len(table_gates) == 15
-    assert table_gates[3].approvers == ["DBA", "Tech Lead"]
-    assert [c.text for c in table_gates[3].criteria] == ["Migration plan", "rollback strategy"]
-    sign_off = next(g for g in plan.gates if g.name == "Plan sign-off")
-    assert sign_off.approvers == ["Product Owner", "Tech Lead", "DBA", "QA Lead"]
-    assert [(r.title, r.likelihood * r.impact) for r in plan.risks][:2] == [
-        ("Database migration failure (Track C)", 12),
-        ("Webhook dispatcher overwhelms outbox", 12),
+    assert {k: plan.overview[k] for k in ("name", "stage", "status", "timeline")} == {
+        "name": "Sprint 8",
+        "stage": "Design & Specification",
+        "status": "AWAITING APPROVAL",
+        "timeline": "8-10 working days",
+    }
+    track_d = plan.phases[0]
+    assert track_d.goal.startswith("1. Implement concurrency safeguards")  # its Objectives
+    assert "Why first: Provides foundational infrastructure" in track_d.goal
+
+
+def test_sprint8_checklists_item_by_item():
+    """Per sub-phase: its numbered **Tasks:** and its **Tests:** bullets; per track: what it
+    requires from Track D (B and C) and its deployment steps; then the pre-deployment checklist."""
+    phases = read(SPRINT8).phases
+    by_section = [
+        {
+            section: sum(1 for i in phase.items if i.section == section)
+            for section in dict.fromkeys(i.section for i in phase.items)
+        }
+        for phase in phases
     ]
-    assert len(plan.risks) == 9
-    assert len(plan.phases[3].items) == 9
+    assert by_section[0] == {
+        "D1: Observability Infrastructure (Day 1)": 3,
+        "D1: Observability Infrastructure (Day 1): Tests": 2,
+        "D2: Error Handling (Day 2)": 3,
+        "D2: Error Handling (Day 2): Tests": 2,
+        "D3: Database Indexing (Day 2-3)": 3,
+        "D3: Database Indexing (Day 2-3): Tests": 2,
+        "D4: Concurrency Safeguards (Day 3)": 2,
+        "D4: Concurrency Safeguards (Day 3): Tests": 2,
+        "D5: Health Checks (Day 4)": 2,
+        "D5: Health Checks (Day 4): Tests": 2,
+        "D6: Load Testing & Documentation (Day 4)": 2,
+        "D6: Load Testing & Documentation (Day 4): Tests": 3,
+        "Deployment Order (Off-Hours Window)": 6,
+    }
+    assert by_section[1] == {
+        "B1: Service & Repository (Day 5)": 2,
+        "B1: Service & Repository (Day 5): Tests": 2,
+        "B2: Controller & DTOs (Day 5-6)": 2,
+        "B2: Controller & DTOs (Day 5-6): Tests": 3,
+        "B3: Integration & Documentation (Day 6)": 2,
+        "B3: Integration & Documentation (Day 6): Tests": 3,
+        "Track B Dependencies": 3,
+        "Deployment Order (Business Hours OK)": 5,
+    }
+    assert by_section[2] == {
+        "C1: Schema & Migration (Day 7)": 3,
+        "C1: Schema & Migration (Day 7): Tests": 2,
+        "C2: Event Emission (Day 7)": 3,
+        "C2: Event Emission (Day 7): Tests": 2,
+        "C3: WebhookService Listener (Day 8)": 1,
+        "C3: WebhookService Listener (Day 8): Tests": 2,
+        "C4: Dispatcher Worker (Day 8-9)": 2,
+        "C4: Dispatcher Worker (Day 8-9): Tests": 3,
+        "C5: Subscription Management API (Day 9)": 1,
+        "C5: Subscription Management API (Day 9): Tests": 2,
+        "C6: Documentation & Testing (Day 10)": 2,
+        "C6: Documentation & Testing (Day 10): Tests": 2,
+        "Track C Dependencies": 3,
+        "Deployment Order (Off-Hours Window)": 7,
+    }
+    assert by_section[3] == {"Pre-Deployment Checklist": 9}
+    assert [len(p.items) for p in phases] == [28 + 6, 14 + 3 + 5, 25 + 3 + 7, 9]
+    # A task keeps what it involves: its sub-items and code, as written.
+    first = phases[0].items[0]
+    assert first.title == "Structured Logging Interface"
+    assert first.detail.splitlines()[0] == (
+        "- Create `LogEntry` interface in `backend/src/common/interfaces/log-entry.interface.ts`"
+    )
+    migration = next(i for i in phases[2].items if i.title == "Database Migration")
+    assert "npm run prisma:migrate:dev -- --name add_webhook_tables" in migration.detail
+    # "Requires from Track D: ✅ …" lists what is needed; the marks do not make it done.
+    assert not any(i.done for phase in phases for i in phase.items)
+
+
+def test_sprint8_risks_take_their_level_from_the_table_they_stand_in():
+    risks = [(r.title, r.likelihood, r.impact, r.owner) for r in read(SPRINT8).risks]
+    assert len(risks) == 9  # 3 high, 3 medium, 3 low
+    assert risks[0] == ("Database migration failure (Track C)", 3, 4, "DBA + Tech Lead")
+    assert [r[1] * r[2] for r in risks] == [12] * 3 + [9] * 3 + [4] * 3
+
+
+def test_sprint8_kpis_are_the_post_deployment_monitoring_targets():
+    plan = read(SPRINT8)
+    kpis = [(k.name, k.target.comparator, k.target.value, k.target.unit) for k in plan.kpis]
+    assert kpis == [
+        ("Connection pool utilization", "lt", 80.0, "%"),
+        ("Lock timeout errors", "eq", 0.0, ""),
+        ("Metrics endpoint response times", "lt", 500.0, "ms"),
+        ("Cache hit rates", "gte", 70.0, "%"),
+        ("RBAC violations", "eq", 0.0, ""),
+        ("Webhook delivery success rate", "gte", 95.0, "%"),
+        ("Dispatcher backlog size", "lt", 100.0, "pending"),
+        ("Retry rate", "lt", 10.0, "%"),
+        ("External endpoint response times", "lt", 10.0, "s"),
+    ]
+    # Two Track D lines are logs to watch: reported, and kept in the notes.
+    assert [(u.line, u.why) for u in plan.unrecognised] == [
+        (651, "a log to watch, not a metric with a target"),
+        (654, "a log to watch, not a metric with a target"),
+    ]
+    note = next(n for n in plan.notes if n.title == "Monitoring Post-Deployment: Track D")
+    assert note.text == (
+        "- Slow query logs (> 100ms)\n- Structured log format (verify JSON output)"
+    )
+
+
+def test_sprint8_gates_are_the_summary_table_and_the_sign_off():
+    gates = read(SPRINT8).gates
+    table, sign_off = gates[:15], gates[15]
+    assert [len(g.criteria) for g in table] == [1, 1, 1, 2, 1, 2, 1, 1, 1, 2, 1, 1, 2, 1, 2]
+    assert (table[3].name, table[3].approvers, table[3].timing) == (
+        "Track D: Indexes",
+        ["DBA", "Tech Lead"],
+        "After D3",
+    )
+    assert [c.text for c in table[3].criteria] == ["Migration plan", "rollback strategy"]
+    # The "**Approval Gate:**" line at the end of D3 says what the reviewers look at.
+    assert table[3].description == "DBA review of migration + production migration plan"
+    assert table[9].description == "Schema review + production migration plan"  # "Before C1"
+    assert table[14].approvers == ["Tech Lead", "Ops", "PO"]
+    assert (sign_off.name, sign_off.approvers) == (
+        "Plan sign-off",
+        ["Product Owner", "Tech Lead", "DBA", "QA Lead"],
+    )
+    assert sign_off.criteria[0].text == "Implementation plan is clear and feasible"
+    assert len(sign_off.criteria) == 5  # "Approval Signifies:"
+
+
+def test_sprint8_sections_not_understood_are_kept_as_notes():
+    titles = [note.title for note in read(SPRINT8).notes]
+    assert titles == [
+        "Monitoring Post-Deployment: Track D",
+        "Executive Summary",
+        "Track B Dependencies",  # "Blocked by: Track D completion"
+        "Track C Dependencies",
+        "Track D Dependencies",
+        "Unit Tests",
+        "Integration Tests",
+        "E2E Tests",
+        "Load Tests",  # its scope and success criteria (the table names the gates)
+        "Track D Rollback",
+        "Track B Rollback",
+        "Track C Rollback",
+        "Timeline & Effort Estimation",
+        "Open Questions",
+        "Next Steps",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "counts"),
+    [
+        (
+            AAD,
+            {
+                "phases": 3,
+                "checklist_items": 12,
+                "risks": 5,
+                "kpis": 9,
+                "gates": 4,
+                "gate_criteria": 2 + 2 + 2 + 4,
+            },
+        ),
+        (
+            PROVIDER,
+            {
+                "phases": 4,
+                "checklist_items": 59,
+                "risks": 12,
+                "kpis": 21,
+                "gates": 6,
+                "gate_criteria": 4 + 17 + 4,
+            },
+        ),
+        (
+            SPRINT8,
+            {
+                "phases": 4,
+                "checklist_items": 34 + 22 + 35 + 9,
+                "risks": 9,
+                "kpis": 9,
+                "gates": 15 + 1,
+                "gate_criteria": 20 + 5,
+            },
+        ),
+    ],
+    ids=lambda value: getattr(value, "stem", ""),
+)
+def test_the_counts_a_careful_reader_finds(path, counts):
+    assert read(path).counts() == counts
 
 
 # -- importing for real ------------------------------------------------------------------------
