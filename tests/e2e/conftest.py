@@ -47,10 +47,12 @@ def screenshot(request):
 
 
 @pytest.fixture
-def new_page(browser):
+def new_page(browser, transactional_db):
     """A page in a browser context of its own (another user, no JavaScript, a phone), closed
     after the test so that its keep-alive connections, and the server's database
-    connections behind them, end with it."""
+    connections behind them, end with it. It asks for the database so that it is closed
+    before the database is emptied for the next test: a request still running then would
+    hold locks the emptying waits for."""
     contexts = []
 
     def open_page(**context_options):
@@ -79,3 +81,10 @@ def log_in(live_server):
 def live_server(django_db_setup, live_server):
     """The live server, stopped before the test database is dropped (it holds connections)."""
     return live_server
+
+
+@pytest.fixture
+def page(new_page):
+    """pytest-playwright's page, made by `new_page` so that it too closes before the
+    database is emptied."""
+    return new_page()

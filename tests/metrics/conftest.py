@@ -55,6 +55,8 @@ ROUTES = {
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?")[0]
+        # Recorded before answering: the client may look as soon as it has the answer.
+        self.server.requests.append({"path": path, "headers": dict(self.headers)})
         if path == "/slow":
             time.sleep(3)
             status, content_type, body = 200, "application/json", b'{"data": {"p95_ms": 1}}'
@@ -69,7 +71,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.server.requests.append({"path": path, "headers": dict(self.headers)})
 
     def log_message(self, *args):
         pass
