@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from projects import policy, services
 from projects.models import (
+    ApiToken,
     ChecklistItem,
     Membership,
     Notification,
@@ -24,6 +25,7 @@ from projects.models import (
     Versioned,
 )
 from projects.policy import Action
+from projects.tokens import api_token_revoke
 
 
 def project_of(obj: Model, path: str) -> Project | None:
@@ -399,3 +401,25 @@ class StatusReportDeliveryAdmin(SuperuserOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(SuperuserOnlyAdmin):
+    """Tokens are made by their users on their 'API tokens' page; here they are read, and
+    revoked when a user cannot."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)

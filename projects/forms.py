@@ -148,3 +148,10 @@ class PlanImportForm(forms.Form):
         except reader.NotAPlan as error:
             raise forms.ValidationError(str(error)) from error
         return cleaned
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="What will use it, e.g. 'CI pipeline' or 'Grafana export'.",
+    )

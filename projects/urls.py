@@ -85,6 +85,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("notifications/", views.notifications, name="notifications"),
+    path("account/tokens/", views.api_tokens, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api-token-revoke"),
     path("notifications/read/", views.notifications_mark_read, name="notifications-read"),
     path("notifications/mute/", views.notification_mute, name="notification-mute"),
     path("health/", views.health, name="health"),

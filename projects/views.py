@@ -18,8 +18,9 @@ from django_htmx.http import trigger_client_event
 
 from gates import selectors as gate_selectors
 from metrics import selectors as metric_selectors
-from projects import charts, policy, reports, selectors, services, status
+from projects import charts, policy, reports, selectors, services, status, tokens
 from projects.forms import (
+    ApiTokenForm,
     ChecklistItemForm,
     NewChecklistItemForm,
     NewPhaseForm,
@@ -748,3 +749,30 @@ def notification_mute(request: HttpRequest) -> HttpResponse:
     label = NotificationKind(kind).label
     messages.success(request, f"{label}: {'muted' if muted else 'you will be told again'}.")
     return redirect("notifications")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's personal API tokens: make one (shown once, here), see when each was last
+    used, revoke."""
+    form = ApiTokenForm(request.POST or None)
+    made = None
+    if request.method == "POST" and form.is_valid():
+        token, raw = tokens.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        made = {"token": token, "raw": raw}
+        form = ApiTokenForm()
+    context = {"form": form, "tokens": tokens.api_tokens_of(request.user), "made": made}
+    return render(request, "projects/api_tokens.html", context, status=201 if made else 200)
+
+
+@require_POST
+@login_required
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = policy.get_api_token_for(request.user, pk)
+    tokens.api_token_revoke(token=token)
+    messages.success(
+        request, f"Token “{token.name}” ({token.prefix}…) revoked: it no longer works."
+    )
+    return redirect("api-tokens")

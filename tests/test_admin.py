@@ -19,6 +19,7 @@ from projects.models import (
     StatusReportSubscription,
     StatusSnapshot,
 )
+from projects.tokens import api_token_create
 from risks import services as risk_services
 from risks.models import Risk, RiskEscalation
 from tests.factories import (
@@ -46,6 +47,7 @@ def populate(project, user):
     viewer = MembershipFactory(user=UserFactory(), project=project, role="viewer").user
     phase = PhaseFactory(project=project, order=1)
     ChecklistItemFactory(phase=phase, owner=user)
+    api_token_create(user=user, name="CI pipeline")
     risk = RiskFactory(project=project)
     risk_services.risk_update(risk=risk, by=user, likelihood=2)
     kpi = KPIFactory(project=project, phase=phase)

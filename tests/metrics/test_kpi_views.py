@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from metrics.models import KPIStatus, Measurement, MetricSource
+from projects.tokens import api_token_create
 from tests.factories import KPIFactory, MeasurementFactory, MetricSourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +184,7 @@ def test_non_members_get_404(client, oscar, kpi):
 
 @pytest.fixture
 def token(bob):
-    return Token.objects.create(user=bob).key
+    return api_token_create(user=bob, name="CI pipeline")[1]
 
 
 def push(client, token, data):
@@ -192,7 +192,7 @@ def push(client, token, data):
         reverse("api-measurements"),
         data,
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token}",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
     )
 
 
@@ -231,7 +231,7 @@ def test_a_changed_value_for_a_recorded_moment_is_refused(client, token, kpi):
 def test_pushing_needs_a_token_and_edit_rights(client, kpi, erin):
     at = timezone.now().isoformat()
     assert push(client, "wrong", {"kpi": kpi.pk, "at": at, "value": 1}).status_code == 401
-    viewer_token = Token.objects.create(user=erin).key
+    viewer_token = api_token_create(user=erin, name="Reports")[1]
     assert push(client, viewer_token, {"kpi": kpi.pk, "at": at, "value": 1}).status_code == 403
     assert push(client, viewer_token, {"kpi": 999999, "at": at, "value": 1}).status_code == 400
     assert not Measurement.objects.exists()

@@ -1,0 +1,111 @@
+"""The API's shared conventions: one error body, and the routes of every app under /api/v1/.
+
+Errors read `{"detail": "...", "errors": {"field": ["message", ...]}}`: `detail` says what
+happened in a sentence, `errors` (on validation) names each field that was wrong and why."""
+
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.urls import register_converter
+from rest_framework import exceptions, serializers
+from rest_framework.views import exception_handler
+
+ID_DIGITS = 18  # ids beyond this many digits are no row's (the database holds 63-bit ids)
+
+
+class IdConverter:
+    """An object's id in a path: a whole number a row could have (typed `integer` in the
+    schema); anything else is no route, a 404."""
+
+    regex = f"[0-9]{{1,{ID_DIGITS}}}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+MAX_ID = 10**ID_DIGITS - 1
+
+
+class ObjectId(serializers.IntegerField):
+    """An object's id in a body: a whole number a row could have, else a 400 naming it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+class RelatedObject(serializers.PrimaryKeyRelatedField):
+    """A related object by its id, checked to be a possible id before it is looked up."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", ObjectId())
+        super().__init__(**kwargs)
+
+
+def api_exception_handler(error, context):
+    if isinstance(error, ModelValidationError):  # from a model's full_clean in a service
+        error = exceptions.ValidationError(
+            error.message_dict
+            if hasattr(error, "error_dict")
+            else {"non_field_errors": error.messages}
+        )
+    response = exception_handler(error, context)
+    if response is None:
+        return None
+    if isinstance(error, exceptions.ValidationError):
+        errors = (
+            response.data
+            if isinstance(response.data, dict)
+            else {"non_field_errors": response.data}
+        )
+        response.data = {"detail": "Nothing was saved: correct the fields named.", "errors": errors}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"detail": str(response.data["detail"])}
+    return response
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What happened, in a sentence."},
+        "errors": {
+            "type": "object",
+            "description": "On a validation error: the messages for each field named.",
+            "additionalProperties": {},
+        },
+    },
+    "required": ["detail"],
+}
+ERROR_ANSWERS = {
+    "400": "The request was not valid; `errors` names each field and why. Nothing was saved.",
+    "401": "No credentials, or a token that is unknown or revoked.",
+    "403": "You may see this, but not do this to it.",
+    "404": "No such object that you may see (a project you are not a member of is not found).",
+    "429": "Too many requests with this token; wait as `Retry-After` says.",
+}
+
+
+def error_answers(result, generator, request, public):
+    """Every operation documents the errors it may answer with, all in one body; a POST or
+    PUT says that its body is required."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for methods in result.get("paths", {}).values():
+        for method, operation in methods.items():
+            if method in ("post", "put") and "requestBody" in operation:
+                operation["requestBody"]["required"] = True  # every one of them needs its body
+            responses = operation.setdefault("responses", {})
+            for code, description in ERROR_ANSWERS.items():
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                )
+    return result

@@ -1,0 +1,454 @@
+"""The API for programmes, projects, phases and checklist items, with a project's status.
+
+Every queryset starts from `policy`: what a user may not see does not exist for them (404),
+what they may see but not change is refused (403). Writes go through `services`, as the pages'
+do: versions, history and positions stay as the pages keep them."""
+
+from django import forms
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+
+from config.api import ID_DIGITS, RelatedObject
+from projects import policy, selectors, services
+from projects.models import ChecklistItem, Phase, Programme, Project
+from projects.plan_markdown import reader
+from projects.plan_markdown.build import (
+    ImportOptions,
+    PlanNotImported,
+    import_report,
+    plan_import,
+    plan_read,
+)
+from projects.policy import Action
+
+
+class IdFilter(filters.NumberFilter):
+    """An object's id: a whole number a row could have, else a 400 naming the filter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 10**ID_DIGITS - 1)
+        super().__init__(*args, **kwargs)
+
+
+class StaleVersion(serializers.ValidationError):
+    def __init__(self, error: services.StaleEdit):
+        super().__init__({"version": [str(error)]})
+
+
+class VersionedUpdateMixin:
+    """PATCH / PUT with an optional `version`: given, a save based on an older version is
+    refused with the reason, as on the pages."""
+
+    update_service = None
+
+    def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        version = changes.pop("version", None)
+        try:
+            serializer.instance = type(self).update_service(
+                serializer.instance, version=version, by=self.request.user, changes=changes
+            )
+        except services.StaleEdit as error:
+            raise StaleVersion(error) from error
+
+
+# -- programmes ---------------------------------------------------------------------------------
+
+
+class ProgrammeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Programme
+        fields = ["id", "slug", "name", "description"]
+
+
+class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_converter = "id"
+    serializer_class = ProgrammeSerializer
+    filterset_fields = ["slug"]
+    ordering_fields = ["name", "slug"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        return policy.visible_programmes(self.request.user).order_by("name")
+
+
+# -- projects -----------------------------------------------------------------------------------
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    programme = serializers.SlugRelatedField(slug_field="slug", queryset=Programme.objects.none())
+    version = serializers.IntegerField(required=False, min_value=1)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "programme",
+            "code",
+            "name",
+            "summary",
+            "approach",
+            "approach_rationale",
+            "status",
+            "manager_name",
+            "stakeholders",
+            "target_delivery",
+            "baseline_start",
+            "baseline_end",
+            "forecast_end",
+            "budget_planned",
+            "budget_spent",
+            "currency",
+            "notes",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["programme"].queryset = policy.visible_programmes(request.user)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["programme"].read_only = True
+
+
+class ProjectFilter(filters.FilterSet):
+    programme = filters.CharFilter(field_name="programme__slug")
+
+    class Meta:
+        model = Project
+        fields = ["programme", "status", "code"]
+
+
+class ReasonSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    rag = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ProjectStatusSerializer(serializers.Serializer):
+    project = serializers.IntegerField(source="project.pk")
+    code = serializers.CharField(source="project.code")
+    rag = serializers.CharField(source="rating.rag")
+    summary = serializers.CharField(source="rating.summary")
+    reasons = ReasonSerializer(source="rating.reasons", many=True)
+    schedule_variance_days = serializers.IntegerField(
+        source="variance.schedule.days", allow_null=True
+    )
+    budget_planned = serializers.DecimalField(
+        source="variance.budget.planned", max_digits=14, decimal_places=2
+    )
+    budget_spent = serializers.DecimalField(
+        source="variance.budget.spent", max_digits=14, decimal_places=2
+    )
+    budget_variance_percent = serializers.FloatField(
+        source="variance.budget.percent", allow_null=True
+    )
+    percent_complete = serializers.FloatField(source="variance.percent_complete", allow_null=True)
+    kpis_total = serializers.IntegerField()
+    kpis_breached = serializers.IntegerField()
+    kpis_at_risk = serializers.IntegerField()
+
+
+class ProjectViewSet(
+    VersionedUpdateMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    lookup_value_converter = "id"
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilter
+    ordering_fields = ["code", "name", "target_delivery", "forecast_end"]
+    ordering = ["code"]
+
+    @staticmethod
+    def update_service(project, *, version, by, changes):
+        return services.project_update(project=project, version=version, by=by, changes=changes)
+
+    def get_queryset(self):
+        return policy.visible_projects(self.request.user).select_related("programme")
+
+    def get_object(self):
+        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.MANAGE
+        project = policy.get_project_for(self.request.user, self.kwargs["pk"], action_needed)
+        self.check_object_permissions(self.request, project)
+        return project
+
+    def perform_create(self, serializer):
+        programme = serializer.validated_data["programme"]
+        if not policy.can_add_project(self.request.user, programme):
+            raise PermissionDenied("Only the programme's managers may add projects to it.")
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        project = Project(manager=self.request.user, **data)
+        project.full_clean()
+        project.save()
+        serializer.instance = project
+
+    @extend_schema(responses=ProjectStatusSerializer)
+    @action(detail=True, methods=["get"])
+    def status(self, request, pk=None):
+        """The project's rating (red / amber / green) with its reasons, and its variance."""
+        project = self.get_object()
+        row = selectors.project_status_rows(
+            projects=Project.objects.filter(pk=project.pk), today=timezone.localdate()
+        )[0]
+        return Response(ProjectStatusSerializer(row).data)
+
+
+# -- phases and checklist items ------------------------------------------------------------------
+
+
+class PhaseSerializer(serializers.ModelSerializer):
+    project = RelatedObject(queryset=Project.objects.none())
+    version = serializers.IntegerField(required=False, min_value=1)
+
+    class Meta:
+        model = Phase
+        fields = [
+            "id",
+            "project",
+            "order",
+            "name",
+            "timing",
+            "goal",
+            "status",
+            "baseline_start",
+            "baseline_end",
+            "forecast_start",
+            "forecast_end",
+            "actual_end",
+            "resource_needs",
+            "success_criteria",
+            "version",
+        ]
+        read_only_fields = ["order"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["project"].queryset = policy.projects_where(request.user, Action.EDIT)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["project"].read_only = True
+
+
+class PhaseFilter(filters.FilterSet):
+    project = IdFilter(field_name="project")
+
+    class Meta:
+        model = Phase
+        fields = ["project", "status"]
+
+
+class PhaseViewSet(
+    VersionedUpdateMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    lookup_value_converter = "id"
+    serializer_class = PhaseSerializer
+    filterset_class = PhaseFilter
+    ordering_fields = ["order", "baseline_start", "forecast_end"]
+    ordering = ["project", "order"]
+
+    @staticmethod
+    def update_service(phase, *, version, by, changes):
+        return services.phase_update(phase=phase, version=version, by=by, changes=changes)
+
+    def get_queryset(self):
+        return Phase.objects.filter(
+            project__in=policy.visible_projects(self.request.user), deleted_at__isnull=True
+        )
+
+    def get_object(self):
+        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        phase = policy.get_phase_for(self.request.user, self.kwargs["pk"], action_needed)
+        if phase.deleted_at is not None:
+            raise NotFound("This phase was deleted; restore it from the plan page.")
+        return phase
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        project = data.pop("project")
+        serializer.instance = services.phase_create(project=project, by=self.request.user, **data)
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    phase = RelatedObject(queryset=Phase.objects.none())
+    version = serializers.IntegerField(required=False, min_value=1)
+
+    class Meta:
+        model = ChecklistItem
+        fields = [
+            "id",
+            "phase",
+            "order",
+            "kind",
+            "section",
+            "title",
+            "detail",
+            "owner_title",
+            "due",
+            "done",
+            "done_at",
+            "version",
+        ]
+        read_only_fields = ["order", "done_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["phase"].queryset = Phase.objects.filter(
+                project__in=policy.projects_where(request.user, Action.EDIT),
+                deleted_at__isnull=True,
+            )
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["phase"].read_only = True
+
+
+class ChecklistItemFilter(filters.FilterSet):
+    project = IdFilter(field_name="phase__project")
+    phase = IdFilter(field_name="phase")
+
+    class Meta:
+        model = ChecklistItem
+        fields = ["project", "phase", "done", "kind"]
+
+
+class ChecklistItemViewSet(
+    VersionedUpdateMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    lookup_value_converter = "id"
+    serializer_class = ChecklistItemSerializer
+    filterset_class = ChecklistItemFilter
+    ordering_fields = ["order", "due", "done_at"]
+    ordering = ["phase", "order"]
+
+    @staticmethod
+    def update_service(item, *, version, by, changes):
+        return services.checklist_item_update(item=item, version=version, by=by, changes=changes)
+
+    def get_queryset(self):
+        return ChecklistItem.objects.filter(
+            phase__project__in=policy.visible_projects(self.request.user),
+            phase__deleted_at__isnull=True,
+            deleted_at__isnull=True,
+        )
+
+    def get_object(self):
+        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        item = policy.get_checklist_item_for(self.request.user, self.kwargs["pk"], action_needed)
+        if item.deleted_at is not None or item.phase.deleted_at is not None:
+            raise NotFound("This item was deleted; restore it from the plan page.")
+        return item
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        done = data.pop("done", False)
+        phase = data.pop("phase")
+        item = services.checklist_item_create(phase=phase, by=self.request.user, **data)
+        if done:
+            item = services.checklist_item_set_done(item=item, done=True, by=self.request.user)
+        serializer.instance = item
+
+
+# -- plan import ---------------------------------------------------------------------------------
+
+
+class PlanImport(serializers.Serializer):
+    programme = serializers.SlugField(help_text="The programme to add the project to.")
+    markdown = serializers.CharField(
+        max_length=reader.MAX_BYTES, trim_whitespace=False, help_text="The plan, in Markdown."
+    )
+    start_date = serializers.DateField(help_text="Day one of the plan's timing (Week 1, Day 1).")
+    code = serializers.SlugField(
+        required=False, max_length=20, help_text="The project's code; else from the plan."
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Only report what would be imported; save nothing."
+    )
+
+
+class PlanImportCounts(serializers.Serializer):
+    phases = serializers.IntegerField()
+    checklist_items = serializers.IntegerField()
+    risks = serializers.IntegerField()
+    kpis = serializers.IntegerField()
+    gates = serializers.IntegerField()
+    gate_criteria = serializers.IntegerField()
+
+
+class UnrecognisedSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    text = serializers.CharField()
+    why = serializers.CharField()
+
+
+class PlanImportReport(PlanImportCounts):
+    overview = serializers.DictField(child=serializers.CharField())
+    items = serializers.DictField(
+        child=serializers.ListField(child=serializers.DictField()),
+        help_text="Each thing recognised, by kind, with the line it came from.",
+    )
+    notes = serializers.ListField(child=serializers.DictField())
+    unrecognised = UnrecognisedSerializer(many=True)
+
+
+class PlanImportResult(serializers.Serializer):
+    project = serializers.IntegerField(
+        allow_null=True, help_text="The new project (not on a dry run)."
+    )
+    code = serializers.CharField(allow_null=True)
+    report = PlanImportReport()
+
+
+class PlanImportView(generics.GenericAPIView):
+    """Import a migration plan written in Markdown as a new project: phases, checklists,
+    risks, KPIs and gates, in one transaction, or nothing. With `dry_run`, only the report."""
+
+    serializer_class = PlanImport
+
+    @extend_schema(request=PlanImport, responses={200: PlanImportResult, 201: PlanImportResult})
+    def post(self, request):
+        query = PlanImport(data=request.data)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        programme = policy.get_programme_to_add_to(request.user, data["programme"])
+        try:
+            plan = plan_read(data["markdown"])
+        except reader.NotAPlan as error:
+            raise serializers.ValidationError({"markdown": [str(error)]}) from error
+        report = import_report(plan)
+        if data["dry_run"]:
+            return Response({"project": None, "code": None, "report": report})
+        options = ImportOptions(
+            programme=programme,
+            start_date=data["start_date"],
+            code=data.get("code", ""),
+            by=request.user,
+        )
+        try:
+            project = plan_import(plan=plan, options=options)
+        except PlanNotImported as error:
+            raise serializers.ValidationError({"markdown": [str(error)]}) from error
+        return Response({"project": project.pk, "code": project.code, "report": report}, status=201)

@@ -1,0 +1,133 @@
+"""The API for programmes, projects, phases and checklist items: the pages' permissions (a
+non-member gets 404, a member without the right 403), versions, filters, one error body."""
+
+import pytest
+
+from projects.models import ChecklistItem, Phase, Project
+from tests.factories import ChecklistItemFactory, PhaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def phase(project_a):
+    return PhaseFactory(project=project_a, order=1, name="Foundation")
+
+
+@pytest.fixture
+def item(phase):
+    return ChecklistItemFactory(phase=phase, title="Schema review", order=1)
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_a_non_member_gets_404_for_every_object_of_a_project(client, oscar, phase, item):
+    api = as_user(client, oscar)
+    project = phase.project
+    for path in (
+        f"/api/v1/projects/{project.pk}/",
+        f"/api/v1/projects/{project.pk}/status/",
+        f"/api/v1/phases/{phase.pk}/",
+        f"/api/v1/checklist-items/{item.pk}/",
+    ):
+        assert api.get(path).status_code == 404, path
+    response = api.patch(
+        f"/api/v1/phases/{phase.pk}/", {"name": "Mine"}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert api.get("/api/v1/projects/").json()["results"][0]["code"] == "B"  # only its own
+
+
+def test_a_viewer_reads_but_may_not_change(client, victor, phase):
+    api = as_user(client, victor)
+    assert api.get(f"/api/v1/phases/{phase.pk}/").json()["name"] == "Foundation"
+    response = api.patch(
+        f"/api/v1/phases/{phase.pk}/", {"name": "Renamed"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json() == {"detail": "You may not edit this phase."}
+    phase.refresh_from_db()
+    assert phase.name == "Foundation"
+
+
+def test_a_contributor_changes_a_phase_with_its_version_and_a_stale_one_is_refused(
+    client, bob, phase
+):
+    api = as_user(client, bob)
+    version = api.get(f"/api/v1/phases/{phase.pk}/").json()["version"]
+    ok = api.patch(
+        f"/api/v1/phases/{phase.pk}/",
+        {"name": "Foundation and schema", "version": version},
+        content_type="application/json",
+    )
+    assert ok.status_code == 200 and ok.json()["version"] == version + 1
+    stale = api.patch(
+        f"/api/v1/phases/{phase.pk}/",
+        {"name": "Lost update", "version": version},
+        content_type="application/json",
+    )
+    assert stale.status_code == 400
+    assert "while you were editing" in stale.json()["errors"]["version"][0]
+    assert Phase.objects.get(pk=phase.pk).name == "Foundation and schema"
+    assert phase.history.first().history_user == bob  # the page's history, the same way
+
+
+def test_items_are_added_ticked_and_filtered(client, bob, phase, item):
+    api = as_user(client, bob)
+    created = api.post(
+        "/api/v1/checklist-items/",
+        {"phase": phase.pk, "title": "Load test", "done": True},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["order"], body["done"]) == (2, True) and body["done_at"]
+    assert ChecklistItem.objects.get(pk=body["id"]).done_by == bob
+    done = api.get(f"/api/v1/checklist-items/?project={phase.project_id}&done=true").json()
+    assert [i["title"] for i in done["results"]] == ["Load test"]
+
+
+def test_bad_input_gets_field_messages_and_saves_nothing(client, bob, phase):
+    api = as_user(client, bob)
+    response = api.post(
+        "/api/v1/checklist-items/",
+        {"phase": phase.pk, "title": "", "due": "next week"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "Nothing was saved: correct the fields named."
+    assert set(body["errors"]) == {"title", "due"}
+    assert not ChecklistItem.objects.exists()
+
+
+def test_only_a_programme_manager_adds_a_project(client, alice, programme, superuser):
+    data = {"programme": programme.slug, "code": "NEW", "name": "New migration"}
+    refused = as_user(client, alice).post(
+        "/api/v1/projects/", data, content_type="application/json"
+    )
+    assert refused.status_code == 403  # alice manages project A, not the programme
+    created = as_user(client, superuser).post(
+        "/api/v1/projects/", data, content_type="application/json"
+    )
+    assert created.status_code == 201, created.json()
+    assert Project.objects.get(code="NEW").programme == programme
+
+
+def test_status_gives_the_rating_with_reasons(client, victor, project_a):
+    body = as_user(client, victor).get(f"/api/v1/projects/{project_a.pk}/status/").json()
+    assert body["code"] == "A"
+    assert body["rag"] in {"red", "amber", "green", "unknown"}
+    assert isinstance(body["reasons"], list) and body["summary"]
+
+
+def test_lists_take_a_constant_number_of_queries(client, bob, phase, django_assert_max_num_queries):
+    api = as_user(client, bob)
+    for n in range(30):
+        ChecklistItemFactory(phase=phase, title=f"Item {n}", order=n + 2)
+    with django_assert_max_num_queries(8):
+        response = api.get(f"/api/v1/checklist-items/?phase={phase.pk}")
+    assert response.json()["count"] == 30
