@@ -17,9 +17,15 @@ router.register("programmes", project_api.ProgrammeViewSet, basename="programme"
 router.register("projects", project_api.ProjectViewSet, basename="project")
 router.register("phases", project_api.PhaseViewSet, basename="phase")
 router.register("checklist-items", project_api.ChecklistItemViewSet, basename="checklist-item")
+router.register("memberships", project_api.MembershipViewSet, basename="membership")
 router.register("risks", risk_api.RiskViewSet, basename="risk")
 router.register("kpis", metric_api.KPIViewSet, basename="kpi")
+router.register("metric-sources", metric_api.MetricSourceViewSet, basename="metric-source")
 router.register("gates", gate_api.GateViewSet, basename="gate")
+router.register("gate-criteria", gate_api.CriterionViewSet, basename="gate-criterion")
+router.register("gate-approvers", gate_api.ApproverViewSet, basename="gate-approver")
+router.register("sign-offs", gate_api.SignOffViewSet, basename="sign-off")
+router.register("audit-entries", gate_api.AuditEntryViewSet, basename="audit-entry")
 
 
 def no_such_resource(request, rest):

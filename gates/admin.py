@@ -49,37 +49,15 @@ class SignOffInline(RecordedByServicesInline):
     fields = ["signer", "decision", "conditions", "signed_at", "invalidated_at"]
 
 
-def _described(obj) -> dict:
-    return {
-        field.name: str(getattr(obj, field.attname))
-        for field in obj._meta.concrete_fields
-        if field.name not in {"id", "gate"}
-    }
-
-
 class GateDefinitionAdminMixin:
     """Saving or deleting a criterion or approver goes into the gate's trail and invalidates
     signatures given on the old definition."""
 
-    definition_action = AuditAction.CRITERION_CHANGED
-
     def save_model(self, request, obj, form, change):
-        before = _described(type(obj).objects.get(pk=obj.pk)) if change else {}
-        super().save_model(request, obj, form, change)
-        services.gate_definition_changed(
-            gate=obj.gate,
-            by=request.user,
-            action=self.definition_action,
-            before=before,
-            after=_described(obj),
-        )
+        services.gate_definition_save(row=obj, by=request.user)
 
     def delete_model(self, request, obj):
-        gate, before = obj.gate, _described(obj)
-        super().delete_model(request, obj)
-        services.gate_definition_changed(
-            gate=gate, by=request.user, action=self.definition_action, before=before, after={}
-        )
+        services.gate_definition_delete(row=obj, by=request.user)
 
 
 @admin.register(Gate)
@@ -141,8 +119,6 @@ class GateCriterionAdmin(GateDefinitionAdminMixin, ProjectScopedAdmin):
 
 @admin.register(GateApprover)
 class GateApproverAdmin(GateDefinitionAdminMixin, ProjectScopedAdmin):
-    definition_action = AuditAction.APPROVER_CHANGED
-
     project_path = "gate__project"
     edit_action = Action.MANAGE
     list_display = ["gate", "title", "user", "role"]

@@ -1,20 +1,27 @@
 """The API for gates: the pipeline of each project, and a gate's record (its criteria as
 judged now, the recommendation, the signatures and the verified audit trail), which is what a
-deployment tool asks before moving a rollout stage.
+deployment tool asks before moving a rollout stage; the gates' criteria and approvers, their
+sign-offs (given, never changed) and their audit trail (read only).
 
 `/api/gates/<pk>/` stays for tools set up before `/api/v1/`."""
 
+from django.contrib.auth import get_user_model
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gates import policy
-from gates.models import Gate
+from config.api import RelatedObject
+from gates import policy, services
+from gates.models import Gate, GateApprover, GateAuditEntry, GateCriterion, SignOff
 from gates.records import gate_record
+from metrics.models import KPI
+from projects import policy as project_policy
 from projects.api import IdFilter
+from projects.models import Phase
 
 
 @extend_schema(exclude=True)  # the same record as /api/v1/gates/<id>/record/
@@ -106,6 +113,9 @@ class GateRecordSerializer(serializers.Serializer):
     decision_rule = serializers.CharField()
     rollback_recommended = serializers.BooleanField()
     recommendation = serializers.CharField(help_text="GO, NO-GO or CONDITIONAL GO, on evidence")
+    content_hash = serializers.CharField(
+        help_text="The hash of the gate as shown: send it as `seen_hash` when signing."
+    )
     criteria = CriterionRecordSerializer(many=True)
     signatures = SignatureRecordSerializer(many=True)
     audit = AuditRecordSerializer()
@@ -138,3 +148,286 @@ class GateViewSet(viewsets.ReadOnlyModelViewSet):
         """The gate as judged now: each criterion with its evidence, the recommendation (GO /
         NO-GO / CONDITIONAL GO), the signatures with their meaning, the verified trail."""
         return Response(gate_record(self.get_object()))
+
+
+# -- a gate's definition: criteria and approvers, set up by the project's managers ---------------
+
+
+class GateDefinitionViewSet(viewsets.ModelViewSet):
+    """Criteria and approvers: members read them, managers change them. A change is recorded
+    in the gate's trail and invalidates signatures given on the old definition."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        model = self.get_serializer_class().Meta.model
+        return model.objects.filter(gate__in=policy.visible_gates(self.request.user))
+
+    def get_object(self):
+        model = self.get_serializer_class().Meta.model
+        row = (
+            model.objects.select_related("gate__project")
+            .filter(gate__in=policy.visible_gates(self.request.user), pk=self.kwargs["pk"])
+            .first()
+        )
+        if row is None:
+            raise NotFound("No such object that you may see.")
+        if self.request.method not in ("GET", "HEAD") and not policy.can_manage_gate(
+            self.request.user, row.gate
+        ):
+            raise PermissionDenied("Only the project's managers change a gate's definition.")
+        return row
+
+    def perform_create(self, serializer):
+        row = serializer.Meta.model(**serializer.validated_data)
+        if not policy.can_manage_gate(self.request.user, row.gate):
+            raise PermissionDenied("Only the project's managers change a gate's definition.")
+        serializer.instance = services.gate_definition_save(row=row, by=self.request.user)
+
+    def perform_update(self, serializer):
+        row = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(row, field, value)
+        serializer.instance = services.gate_definition_save(row=row, by=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.gate_definition_delete(row=instance, by=self.request.user)
+
+
+class GateDefinitionSerializer(serializers.ModelSerializer):
+    gate = RelatedObject(queryset=Gate.objects.none(), help_text="The gate (not changed later).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["gate"].queryset = policy.visible_gates(request.user)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["gate"].read_only = True
+
+
+class CriterionSerializer(GateDefinitionSerializer):
+    kpi = RelatedObject(queryset=KPI.objects.none(), required=False, allow_null=True)
+    phase = RelatedObject(queryset=Phase.objects.none(), required=False, allow_null=True)
+
+    class Meta:
+        model = GateCriterion
+        fields = [
+            "id",
+            "gate",
+            "order",
+            "text",
+            "kind",
+            "critical",
+            "kpi",
+            "comparator",
+            "threshold",
+            "threshold_high",
+            "conditional_limit",
+            "rollback",
+            "phase",
+            "attested_by",
+            "attested_at",
+        ]
+        read_only_fields = ["attested_by", "attested_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            visible = project_policy.visible_projects(request.user)
+            self.fields["kpi"].queryset = KPI.objects.filter(project__in=visible)
+            self.fields["phase"].queryset = Phase.objects.filter(
+                project__in=visible, deleted_at__isnull=True
+            )
+
+
+class CriterionFilter(filters.FilterSet):
+    gate = IdFilter(field_name="gate")
+    project = IdFilter(field_name="gate__project")
+
+    class Meta:
+        model = GateCriterion
+        fields = ["gate", "project", "kind", "critical", "rollback"]
+
+
+class CriterionViewSet(GateDefinitionViewSet):
+    serializer_class = CriterionSerializer
+    filterset_class = CriterionFilter
+    ordering_fields = ["order"]
+    ordering = ["gate", "order", "pk"]
+    lookup_value_converter = "id"
+
+
+class ApproverSerializer(GateDefinitionSerializer):
+    user = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="A named approver, by username; or leave out and give a role.",
+    )
+
+    class Meta:
+        model = GateApprover
+        fields = ["id", "gate", "title", "user", "role"]
+        validators = []  # the model's constraints answer, with their messages
+
+
+class ApproverFilter(filters.FilterSet):
+    gate = IdFilter(field_name="gate")
+    project = IdFilter(field_name="gate__project")
+
+    class Meta:
+        model = GateApprover
+        fields = ["gate", "project", "role"]
+
+
+class ApproverViewSet(GateDefinitionViewSet):
+    serializer_class = ApproverSerializer
+    filterset_class = ApproverFilter
+    ordering = ["gate", "pk"]
+    lookup_value_converter = "id"
+
+
+# -- sign-offs: created only, by the signer, who enters their password again ---------------------
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    gate = RelatedObject(queryset=Gate.objects.none())
+    signer = serializers.CharField(source="signer.username", read_only=True)
+    on_behalf_of = serializers.CharField(
+        source="on_behalf_of.username", read_only=True, allow_null=True, default=None
+    )
+    password = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your password, entered again: a signature is given by a person, not a "
+        "token. Wrong ones count towards the login lockout.",
+    )
+    seen_hash = serializers.CharField(
+        write_only=True,
+        max_length=64,
+        help_text="`content_hash` of the gate record you read: the gate as you judged it.",
+    )
+
+    class Meta:
+        model = SignOff
+        fields = [
+            "id",
+            "gate",
+            "signer",
+            "on_behalf_of",
+            "decision",
+            "conditions",
+            "comment",
+            "signed_at",
+            "content_hash",
+            "invalidated_at",
+            "invalidated_reason",
+            "password",
+            "seen_hash",
+        ]
+        read_only_fields = [
+            "signed_at",
+            "content_hash",
+            "invalidated_at",
+            "invalidated_reason",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["gate"].queryset = policy.visible_gates(request.user)
+
+
+class SignOffFilter(filters.FilterSet):
+    gate = IdFilter(field_name="gate")
+    project = IdFilter(field_name="gate__project")
+
+    class Meta:
+        model = SignOff
+        fields = ["gate", "project", "decision"]
+
+
+class SignOffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Signatures: read by the project's members; given by a required approver (or their
+    delegate) with their password, on the gate as they read it. Never changed or removed."""
+
+    serializer_class = SignOffSerializer
+    filterset_class = SignOffFilter
+    ordering_fields = ["signed_at"]
+    ordering = ["gate", "signed_at"]
+    lookup_value_converter = "id"
+
+    def get_queryset(self):
+        return SignOff.objects.filter(
+            gate__in=policy.visible_gates(self.request.user)
+        ).select_related("signer", "on_behalf_of")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        try:
+            serializer.instance = services.gate_sign(
+                gate=data["gate"],
+                signer=self.request.user,
+                decision=data["decision"],
+                password=data["password"],
+                seen_hash=data["seen_hash"],
+                comment=data.get("comment", ""),
+                conditions=data.get("conditions", ""),
+                request=self.request._request,  # the login lockout counts a wrong password
+            )
+        except services.GateRefused as refused:
+            raise serializers.ValidationError({"non_field_errors": [str(refused)]}) from None
+
+
+# -- the audit trail: read only ------------------------------------------------------------------
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+
+    class Meta:
+        model = GateAuditEntry
+        fields = [
+            "id",
+            "gate",
+            "sequence",
+            "at",
+            "actor",
+            "action",
+            "before",
+            "after",
+            "previous_hash",
+            "entry_hash",
+        ]
+        read_only_fields = fields
+
+
+class AuditEntryFilter(filters.FilterSet):
+    gate = IdFilter(field_name="gate")
+    project = IdFilter(field_name="gate__project")
+
+    class Meta:
+        model = GateAuditEntry
+        fields = ["gate", "project", "action"]
+
+
+class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every gate's trail, entry by entry, each chained to the one before by its hash
+    (`/gates/{id}/record/` says whether the chain is intact). Append-only: nothing here
+    is written through the API."""
+
+    serializer_class = AuditEntrySerializer
+    filterset_class = AuditEntryFilter
+    ordering_fields = ["at", "sequence"]
+    ordering = ["gate", "sequence"]
+    lookup_value_converter = "id"
+
+    def get_queryset(self):
+        return GateAuditEntry.objects.filter(
+            gate__in=policy.visible_gates(self.request.user)
+        ).select_related("actor")

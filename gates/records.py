@@ -39,6 +39,9 @@ def gate_record(gate: Gate) -> dict:
         "decision_rule": gate.get_decision_rule_display(),
         "rollback_recommended": bool(gate.rollback_recommended_at),
         "recommendation": evaluation.recommendation,
+        # What a signer signs: the hash of the gate as shown here (criteria as judged,
+        # approvers, rule), sent back as `seen_hash` with the signature.
+        "content_hash": services.snapshot_hash(services.gate_snapshot(gate, evaluation)),
         "criteria": [
             {
                 "text": c.text,

@@ -16,7 +16,9 @@ from gates.models import (
     Decision,
     DecisionRule,
     Gate,
+    GateApprover,
     GateAuditEntry,
+    GateCriterion,
     GateDelegation,
     GateKind,
     GateState,
@@ -443,6 +445,46 @@ def gate_definition_changed(*, gate: Gate, by, action: str, before: dict, after:
     what = "criteria" if action == AuditAction.CRITERION_CHANGED else "approvers"
     return gate_signatures_invalidate(
         gate=gate, by=by, reason=f"The gate's {what} changed after this signature."
+    )
+
+
+def _described(row) -> dict:
+    return {
+        field.name: str(getattr(row, field.attname))
+        for field in row._meta.concrete_fields
+        if field.name not in {"id", "gate"}
+    }
+
+
+def _definition_action(row) -> str:
+    return (
+        AuditAction.CRITERION_CHANGED
+        if isinstance(row, GateCriterion)
+        else AuditAction.APPROVER_CHANGED
+    )
+
+
+@transaction.atomic
+def gate_definition_save(*, row: GateCriterion | GateApprover, by) -> GateCriterion | GateApprover:
+    """Save a criterion or an approver of a gate (new or changed), validated as a form would
+    be; the change goes into the gate's trail and invalidates signatures given on the old
+    definition."""
+    before = _described(type(row).objects.get(pk=row.pk)) if row.pk else {}
+    row.full_clean()
+    row.save()
+    gate_definition_changed(
+        gate=row.gate, by=by, action=_definition_action(row), before=before, after=_described(row)
+    )
+    return row
+
+
+@transaction.atomic
+def gate_definition_delete(*, row: GateCriterion | GateApprover, by) -> None:
+    """Remove a criterion or an approver from its gate, recorded as a change of definition."""
+    gate, before = row.gate, _described(row)
+    row.delete()
+    gate_definition_changed(
+        gate=gate, by=by, action=_definition_action(row), before=before, after={}
     )
 
 

@@ -5,16 +5,21 @@ database to at most a chosen number of points), push measurements by the thousan
 
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ObjectId
+from config.api import ObjectId, RelatedObject
 from metrics import policy, selectors, services
-from metrics.models import KPI
+from metrics.models import KPI, MetricSource
 from metrics.selectors import MAX_POINTS
+from projects import policy as project_policy
 from projects.api import IdFilter
+from projects.models import Phase, Project
+from projects.policy import Action
 
 ERROR = OpenApiResponse(description="Nothing was recorded; `detail` says why.")
 
@@ -109,6 +114,9 @@ class MeasurementBatchView(MeasurementPushView):
 
 
 class KPISerializer(serializers.ModelSerializer):
+    project = RelatedObject(queryset=Project.objects.none(), help_text="Not changed later.")
+    phase = RelatedObject(queryset=Phase.objects.none(), required=False, allow_null=True)
+
     class Meta:
         model = KPI
         fields = [
@@ -127,6 +135,7 @@ class KPISerializer(serializers.ModelSerializer):
             "target_value_high",
             "warning_value",
             "target_text",
+            "sustain_values",
             "method",
             "cadence",
             "owner_title",
@@ -134,7 +143,19 @@ class KPISerializer(serializers.ModelSerializer):
             "status",
             "status_changed_at",
         ]
-        read_only_fields = fields
+        read_only_fields = ["status", "status_changed_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["project"].queryset = project_policy.visible_projects(request.user)
+            self.fields["phase"].queryset = Phase.objects.filter(
+                project__in=project_policy.visible_projects(request.user),
+                deleted_at__isnull=True,
+            )
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["project"].read_only = True
 
 
 class KPIFilter(filters.FilterSet):
@@ -171,7 +192,10 @@ class SeriesSerializer(serializers.Serializer):
     points = SeriesPointSerializer(many=True)
 
 
-class KPIViewSet(viewsets.ReadOnlyModelViewSet):
+class KPIViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """KPIs with their baselines and targets: members read them, editors set them up; the
+    status is judged by the portal from the measurements."""
+
     serializer_class = KPISerializer
     filterset_class = KPIFilter
     ordering_fields = ["name", "status", "kind"]
@@ -182,7 +206,19 @@ class KPIViewSet(viewsets.ReadOnlyModelViewSet):
         return policy.visible_kpis(self.request.user)
 
     def get_object(self):
-        return policy.get_kpi_for(self.request.user, self.kwargs["pk"])
+        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        return policy.get_kpi_for(self.request.user, self.kwargs["pk"], action_needed)
+
+    def perform_create(self, serializer):
+        kpi = KPI(**serializer.validated_data)
+        project_policy.get_project_for(self.request.user, kpi.project_id, Action.EDIT)
+        serializer.instance = services.kpi_save(kpi=kpi)
+
+    def perform_update(self, serializer):
+        kpi = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(kpi, field, value)
+        serializer.instance = services.kpi_save(kpi=kpi)
 
     @extend_schema(parameters=[SeriesQuery], responses=SeriesSerializer)
     @action(detail=True, methods=["get"])
@@ -209,3 +245,109 @@ class KPIViewSet(viewsets.ReadOnlyModelViewSet):
                 }
             ).data
         )
+
+
+# -- metric sources ------------------------------------------------------------------------------
+
+
+class MetricSourceSerializer(serializers.ModelSerializer):
+    kpi = RelatedObject(queryset=KPI.objects.none(), help_text="Not changed later.")
+    config = serializers.DictField(
+        help_text='What to collect, by kind, e.g. {"url": "http://127.0.0.1:9090", '
+        '"query": "up"} for Prometheus.'
+    )
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Sent in the header named by `secret_header` in the configuration. Never "
+        "shown again; left out or empty, the stored one is kept.",
+    )
+    has_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MetricSource
+        fields = [
+            "id",
+            "kpi",
+            "kind",
+            "config",
+            "secret",
+            "has_secret",
+            "interval",
+            "is_active",
+            "health",
+            "last_success_at",
+            "last_error",
+            "last_error_at",
+            "consecutive_failures",
+            "created_at",
+        ]
+        read_only_fields = [
+            "health",
+            "last_success_at",
+            "last_error",
+            "last_error_at",
+            "consecutive_failures",
+            "created_at",
+        ]
+        validators = []  # one active source per KPI: the model's constraint answers
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["kpi"].queryset = policy.visible_kpis(request.user)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["kpi"].read_only = True
+
+    def get_has_secret(self, source) -> bool:
+        return bool(source.secret)
+
+
+class MetricSourceFilter(filters.FilterSet):
+    kpi = IdFilter(field_name="kpi")
+    project = IdFilter(field_name="kpi__project")
+
+    class Meta:
+        model = MetricSource
+        fields = ["kpi", "project", "kind", "is_active", "health"]
+
+
+class MetricSourceViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Where a KPI's values come from. Members see the sources (never their secrets);
+    editors set them up; deactivate one rather than remove it, its values keep their origin."""
+
+    serializer_class = MetricSourceSerializer
+    filterset_class = MetricSourceFilter
+    ordering_fields = ["kind", "health", "created_at"]
+    ordering = ["kpi", "-is_active", "pk"]
+    lookup_value_converter = "id"
+
+    def get_queryset(self):
+        return MetricSource.objects.filter(kpi__in=policy.visible_kpis(self.request.user))
+
+    def get_object(self):
+        source = get_object_or_404(self.get_queryset().select_related("kpi"), pk=self.kwargs["pk"])
+        if self.request.method not in ("GET", "HEAD") and not policy.can_edit_kpi(
+            self.request.user, source.kpi
+        ):
+            raise PermissionDenied("You may not change this KPI's source.")
+        return source
+
+    def perform_create(self, serializer):
+        source = MetricSource(**serializer.validated_data)
+        if not policy.can_edit_kpi(self.request.user, source.kpi):
+            raise PermissionDenied("You may not change this KPI's source.")
+        serializer.instance = services.metric_source_save(source=source)
+
+    def perform_update(self, serializer):
+        source = serializer.instance
+        for field, value in serializer.validated_data.items():
+            if field == "secret" and not value:
+                continue  # left empty: the stored secret is kept
+            setattr(source, field, value)
+        serializer.instance = services.metric_source_save(source=source)

@@ -229,6 +229,26 @@ def measurements_push(*, kpi_values: list[dict], by) -> tuple[int, int]:
     return created, existing
 
 
+@transaction.atomic
+def kpi_save(*, kpi: KPI) -> KPI:
+    """Save a new or changed KPI, validated as its form is, then judge its status anew (a
+    changed target may change it)."""
+    kpi.full_clean()
+    kpi.save()
+    kpi_status_refresh(kpi=kpi)
+    kpi.refresh_from_db(fields=["status", "status_changed_at"])
+    return kpi
+
+
+@transaction.atomic
+def metric_source_save(*, source: MetricSource) -> MetricSource:
+    """Save a KPI's source, its configuration checked for its kind; collected from now on."""
+    source.full_clean()
+    source.next_due_at = timezone.now()
+    source.save()
+    return source
+
+
 def sources_overdue(*, now: datetime | None = None):
     now = now or timezone.now()
     return MetricSource.objects.filter(

@@ -100,8 +100,7 @@ def kpi_edit(request: HttpRequest, pk: int | None = None, project_pk: int | None
         kpi = None
     form = KPIForm(request.POST or None, instance=kpi, project=project)
     if request.method == "POST" and form.is_valid():
-        kpi = form.save()
-        services.kpi_status_refresh(kpi=kpi)
+        kpi = services.kpi_save(kpi=form.save(commit=False))
         messages.success(request, f"KPI “{kpi.name}” saved.")
         return _saved(request, kpi.get_absolute_url())
     context = {
@@ -124,9 +123,7 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     current = kpi.sources.filter(is_active=True).first()
     form = MetricSourceForm(request.POST or None, instance=current, kpi=kpi)
     if request.method == "POST" and form.is_valid():
-        source = form.save(commit=False)
-        source.next_due_at = timezone.now()
-        source.save()
+        services.metric_source_save(source=form.save(commit=False))
         messages.success(request, "Source saved; it is collected from now on.")
         return _saved(request, kpi.get_absolute_url())
     context = {

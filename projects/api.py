@@ -5,17 +5,20 @@ what they may see but not change is refused (403). Writes go through `services`,
 do: versions, history and positions stay as the pages keep them."""
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from config.api import ID_DIGITS, RelatedObject
 from projects import policy, selectors, services
-from projects.models import ChecklistItem, Phase, Programme, Project
+from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from projects.plan_markdown import reader
 from projects.plan_markdown.build import (
     ImportOptions,
@@ -240,7 +243,8 @@ class PhaseSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            self.fields["project"].queryset = policy.projects_where(request.user, Action.EDIT)
+            # Any project they see: one they may not change is refused (403) when saving.
+            self.fields["project"].queryset = policy.visible_projects(request.user)
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["project"].read_only = True
 
@@ -284,7 +288,7 @@ class PhaseViewSet(
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("version", None)
-        project = data.pop("project")
+        project = policy.get_project_for(self.request.user, data.pop("project").pk, Action.EDIT)
         serializer.instance = services.phase_create(project=project, by=self.request.user, **data)
 
 
@@ -315,7 +319,7 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             self.fields["phase"].queryset = Phase.objects.filter(
-                project__in=policy.projects_where(request.user, Action.EDIT),
+                project__in=policy.visible_projects(request.user),
                 deleted_at__isnull=True,
             )
         if self.instance is not None and not isinstance(self.instance, list | tuple):
@@ -366,10 +370,103 @@ class ChecklistItemViewSet(
         data.pop("version", None)
         done = data.pop("done", False)
         phase = data.pop("phase")
+        policy.get_project_for(self.request.user, phase.project_id, Action.EDIT)
         item = services.checklist_item_create(phase=phase, by=self.request.user, **data)
         if done:
             item = services.checklist_item_set_done(item=item, done=True, by=self.request.user)
         serializer.instance = item
+
+
+# -- memberships ----------------------------------------------------------------------------------
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
+    )
+    project = RelatedObject(
+        queryset=Project.objects.none(),
+        allow_null=True,
+        help_text="The project; not changed later. Null on a programme-wide role.",
+    )
+    programme = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The programme of a programme-wide role (granted by administrators).",
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "project", "programme", "role", "created_at"]
+        validators = []  # one membership per user and project: the model's constraint answers
+
+    def validate_project(self, project):
+        if project is None:
+            raise serializers.ValidationError(
+                "Name the project: programme-wide roles are granted by administrators."
+            )
+        return project
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["project"].queryset = policy.visible_projects(request.user)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["project"].read_only = True
+            self.fields["user"].read_only = True
+
+
+class MembershipFilter(filters.FilterSet):
+    project = IdFilter(field_name="project")
+    programme = filters.CharFilter(field_name="programme__slug")
+    user = filters.CharFilter(field_name="user__username")
+
+    class Meta:
+        model = Membership
+        fields = ["project", "programme", "user", "role"]
+
+
+class MembershipViewSet(viewsets.ModelViewSet):
+    """Who holds which role. Members see a project's members and the roles held on its whole
+    programme; a project's managers grant, change and end its memberships. Programme-wide
+    roles are granted by administrators."""
+
+    serializer_class = MembershipSerializer
+    filterset_class = MembershipFilter
+    ordering_fields = ["role", "created_at"]
+    ordering = ["project", "user__username"]
+    lookup_value_converter = "id"
+
+    def get_queryset(self):
+        user = self.request.user
+        return Membership.objects.filter(
+            Q(project__in=policy.visible_projects(user))
+            | Q(programme__in=policy.visible_programmes(user))
+        ).select_related("user", "programme")
+
+    def get_object(self):
+        membership = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        if self.request.method not in ("GET", "HEAD") and not (
+            membership.project is not None
+            and policy.can_manage_project(self.request.user, membership.project)
+        ):
+            raise PermissionDenied("Only the project's managers change its memberships.")
+        return membership
+
+    def perform_create(self, serializer):
+        membership = Membership(**serializer.validated_data)
+        policy.get_project_for(self.request.user, membership.project_id, Action.MANAGE)
+        serializer.instance = services.membership_save(membership=membership)
+
+    def perform_update(self, serializer):
+        membership = serializer.instance
+        membership.role = serializer.validated_data.get("role", membership.role)
+        serializer.instance = services.membership_save(membership=membership)
+
+    def perform_destroy(self, instance):
+        services.membership_delete(membership=instance)
 
 
 # -- plan import ---------------------------------------------------------------------------------

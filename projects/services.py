@@ -10,7 +10,14 @@ from django.db import transaction
 from django.db.models import F, Max, Model
 from django.utils import timezone
 
-from projects.models import ChecklistItem, Notification, NotificationMute, Phase, Project
+from projects.models import (
+    ChecklistItem,
+    Membership,
+    Notification,
+    NotificationMute,
+    Phase,
+    Project,
+)
 
 
 class StaleEdit(Exception):
@@ -226,6 +233,18 @@ def checklist_item_restore(*, item: ChecklistItem, by) -> ChecklistItem:
 
 WORKER_HEARTBEAT_KEY = "waymark:worker-heartbeat"
 WORKERS_SEEN_KEY = "waymark:workers-seen"
+
+
+@transaction.atomic
+def membership_save(*, membership: Membership) -> Membership:
+    """Grant or change a user's role on a project (one membership per user and project)."""
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+def membership_delete(*, membership: Membership) -> None:
+    membership.delete()
 
 
 def worker_heartbeat_record(*, hostname: str = "") -> None:

@@ -59,9 +59,7 @@ class RiskSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            self.fields["project"].queryset = project_policy.projects_where(
-                request.user, Action.EDIT
-            )
+            self.fields["project"].queryset = project_policy.visible_projects(request.user)
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["project"].read_only = True
 
@@ -114,7 +112,9 @@ class RiskViewSet(
         data = dict(serializer.validated_data)
         data.pop("version", None)
         reason = data.pop("reason", "")
-        project = data.pop("project")
+        project = project_policy.get_project_for(
+            self.request.user, data.pop("project").pk, Action.EDIT
+        )
         serializer.instance = services.risk_create(
             project=project,
             by=self.request.user,

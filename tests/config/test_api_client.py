@@ -14,7 +14,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from gates.models import CriterionKind, GateCriterion
 from projects.tokens import api_token_create
 from tests.factories import MembershipFactory
 
@@ -71,11 +70,18 @@ def waymark_client(tmp_path_factory, django_db_blocker):
 def test_a_generated_client_imports_a_plan_pushes_values_and_reads_the_decision(
     waymark_client, live_server, alice, programme
 ):
+    from waymark_client.api.gate_criteria import gate_criteria_list, gate_criteria_partial_update
     from waymark_client.api.gates import gates_list, gates_record_retrieve
     from waymark_client.api.kpis import kpis_list, kpis_retrieve
     from waymark_client.api.measurements import measurements_create
     from waymark_client.api.plan_imports import plan_imports_create
-    from waymark_client.models import MeasurementInRequest, PlanImportRequest
+    from waymark_client.models import (
+        ComparatorEnum,
+        CriterionKindEnum,
+        MeasurementInRequest,
+        PatchedCriterionRequest,
+        PlanImportRequest,
+    )
 
     MembershipFactory(user=alice, project=None, programme=programme, role="manager")
     _, token = api_token_create(user=alice, name="Release pipeline")
@@ -98,10 +104,16 @@ def test_a_generated_client_imports_a_plan_pushes_values_and_reads_the_decision(
         15.0,
         "ms",
     )
-    # On the gate's page the manager makes the plan's criterion judge the KPI.
-    GateCriterion.objects.filter(gate_id=gate.id).update(
-        kind=CriterionKind.KPI, kpi_id=kpi.id, comparator="lt", threshold=15
+    # The manager makes the plan's criterion judge the KPI.
+    criterion = gate_criteria_list.sync(client=client, gate=gate.id).results[0]
+    linked = gate_criteria_partial_update.sync(
+        id=criterion.id,
+        client=client,
+        body=PatchedCriterionRequest(
+            kind=CriterionKindEnum.KPI, kpi=kpi.id, comparator=ComparatorEnum.LT, threshold=15
+        ),
     )
+    assert (linked.kpi, linked.threshold) == (kpi.id, 15)
     before = gates_record_retrieve.sync(id=gate.id, client=client)
     assert before.recommendation == "no_go"  # no value yet: a critical criterion unjudged
 

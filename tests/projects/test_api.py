@@ -4,7 +4,7 @@ non-member gets 404, a member without the right 403), versions, filters, one err
 import pytest
 
 from projects.models import ChecklistItem, Phase, Project
-from tests.factories import ChecklistItemFactory, PhaseFactory
+from tests.factories import ChecklistItemFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +131,60 @@ def test_lists_take_a_constant_number_of_queries(client, bob, phase, django_asse
     with django_assert_max_num_queries(8):
         response = api.get(f"/api/v1/checklist-items/?phase={phase.pk}")
     assert response.json()["count"] == 30
+
+
+# -- memberships ---------------------------------------------------------------------------------
+
+
+def test_a_manager_adds_a_member_who_then_sees_the_project(client, alice, project_a):
+    newcomer = UserFactory(username="nadia")
+    client.force_login(newcomer)
+    assert client.get(f"/api/v1/projects/{project_a.pk}/").status_code == 404
+    client.force_login(alice)
+    added = client.post(
+        "/api/v1/memberships/",
+        {"user": "nadia", "project": project_a.pk, "role": "contributor"},
+        content_type="application/json",
+    )
+    assert added.status_code == 201, added.json()
+    assert added.json()["programme"] is None
+    again = client.post(
+        "/api/v1/memberships/",
+        {"user": "nadia", "project": project_a.pk, "role": "viewer"},
+        content_type="application/json",
+    )
+    assert again.status_code == 400
+    assert "already a member of the project" in str(again.json()["errors"])
+    client.force_login(newcomer)
+    assert client.get(f"/api/v1/projects/{project_a.pk}/").status_code == 200
+    client.force_login(alice)
+    membership_id = added.json()["id"]
+    promoted = client.patch(
+        f"/api/v1/memberships/{membership_id}/",
+        {"role": "approver", "user": "alice"},  # the user is not changed by an edit
+        content_type="application/json",
+    )
+    assert promoted.status_code == 200
+    assert (promoted.json()["user"], promoted.json()["role"]) == ("nadia", "approver")
+    assert client.delete(f"/api/v1/memberships/{membership_id}/").status_code == 204
+    client.force_login(newcomer)
+    assert client.get(f"/api/v1/projects/{project_a.pk}/").status_code == 404
+
+
+def test_memberships_are_changed_by_the_projects_managers_only(client, bob, erin, oscar, project_a):
+    client.force_login(bob)  # a contributor sees the members, changes none
+    listed = client.get(f"/api/v1/memberships/?project={project_a.pk}").json()["results"]
+    assert {row["user"] for row in listed} == {"bob"}
+    refused = client.post(
+        "/api/v1/memberships/",
+        {"user": "bob", "project": project_a.pk, "role": "manager"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 403
+    assert client.delete(f"/api/v1/memberships/{listed[0]['id']}/").status_code == 403
+    client.force_login(erin)  # a programme-wide executive: her role is granted by administrators
+    own = client.get("/api/v1/memberships/?user=erin").json()["results"][0]
+    assert (own["project"], own["programme"]) == (None, "platform-migrations")
+    assert client.delete(f"/api/v1/memberships/{own['id']}/").status_code == 403
+    client.force_login(oscar)  # another project's manager
+    assert client.delete(f"/api/v1/memberships/{listed[0]['id']}/").status_code == 404

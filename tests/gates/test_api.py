@@ -1,0 +1,209 @@
+"""Gates over the API: their criteria and approvers, changed by managers and recorded as on the
+admin; sign-offs given with the password, as on the page, and never changed; the trail read."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from gates.models import GateCriterion, SignOff
+from tests.factories import (
+    GateApproverFactory,
+    GateCriterionFactory,
+    GateFactory,
+    KPIFactory,
+    MeasurementFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def gate(project_a, alice, carol):
+    from gates import services
+
+    gate = GateFactory(project=project_a, name="Cutover go/no-go")
+    kpi = KPIFactory(project=project_a, name="API p95 latency", unit="ms")
+    MeasurementFactory(kpi=kpi, value=420)
+    GateCriterionFactory(
+        gate=gate, order=1, text="p95 < 500 ms", kind="kpi", kpi=kpi, comparator="lt", threshold=500
+    )
+    GateApproverFactory(gate=gate, title="DBA", user=carol, role="")
+    services.gate_open(gate=gate, by=alice)
+    return gate
+
+
+def post(client, path, data):
+    return client.post(path, data, content_type="application/json")
+
+
+def sign(client, gate, **data):
+    seen = client.get(f"/api/v1/gates/{gate.pk}/record/").json()["content_hash"]
+    body = {"gate": gate.pk, "decision": "approve", "password": PASSWORD, "seen_hash": seen}
+    return post(client, "/api/v1/sign-offs/", {**body, **data})
+
+
+def test_a_signature_needs_the_password_and_is_then_recorded_with_the_gate_as_read(
+    client, gate, carol
+):
+    client.force_login(carol)
+    wrong = sign(client, gate, password="not it")
+    assert wrong.status_code == 400
+    assert wrong.json()["errors"] == {
+        "non_field_errors": ["The password is not correct; nothing was signed."]
+    }
+    assert not SignOff.objects.exists()
+
+    signed = sign(client, gate, comment="Latency well within budget")
+    assert signed.status_code == 201, signed.json()
+    body = signed.json()
+    assert (body["signer"], body["decision"], body["comment"]) == (
+        "carol",
+        "approve",
+        "Latency well within budget",
+    )
+    assert "password" not in body and "seen_hash" not in body
+    signoff = SignOff.objects.get()
+    assert signoff.content_hash == body["content_hash"]
+    gate.refresh_from_db()
+    assert gate.decision == "go"  # carol was the only approver required
+    assert client.get(f"/api/v1/gates/{gate.pk}/record/").json()["signatures"][0]["id"] == (
+        signoff.pk
+    )
+
+
+def test_a_signature_on_a_gate_read_before_it_changed_is_refused(client, gate, carol):
+    client.force_login(carol)
+    stale = client.get(f"/api/v1/gates/{gate.pk}/record/").json()["content_hash"]
+    MeasurementFactory(  # the latest value now fails the criterion
+        kpi=gate.criteria.get().kpi, value=650, at=timezone.now() + timedelta(seconds=1)
+    )
+    response = sign(client, gate, seen_hash=stale)
+    assert response.status_code == 400
+    assert "changed while you were reading" in response.json()["errors"]["non_field_errors"][0]
+    assert not SignOff.objects.exists()
+
+
+def test_only_a_required_approver_signs_and_signatures_are_never_changed(client, gate, bob, carol):
+    client.force_login(bob)  # a contributor, not an approver of this gate
+    refused = sign(client, gate)
+    assert refused.status_code == 400
+    assert refused.json()["errors"]["non_field_errors"] == [
+        "You are not a required approver of this gate."
+    ]
+    client.force_login(carol)
+    signoff_id = sign(client, gate).json()["id"]
+    for method in (client.put, client.patch, client.delete):
+        answer = method(f"/api/v1/sign-offs/{signoff_id}/", {}, content_type="application/json")
+        assert answer.status_code == 405
+    assert SignOff.objects.get().decision == "approve"
+
+
+def test_a_manager_changing_a_criterion_invalidates_the_signatures_and_it_is_in_the_trail(
+    client, project_a, alice, carol
+):
+    from gates import services
+
+    gate = GateFactory(project=project_a, name="Phase 2 exit")
+    GateApproverFactory(gate=gate, title="DBA", user=carol, role="")
+    GateApproverFactory(gate=gate, title="Tech Lead", user=UserFactory(), role="")
+    criterion = GateCriterionFactory(gate=gate, text="Runbook reviewed")
+    services.gate_open(gate=gate, by=alice)
+    client.force_login(carol)
+    assert sign(client, gate).status_code == 201
+
+    client.force_login(alice)
+    changed = client.patch(
+        f"/api/v1/gate-criteria/{criterion.pk}/",
+        {"text": "Runbook reviewed and rehearsed"},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200, changed.json()
+    signoff = SignOff.objects.get()
+    assert signoff.invalidated_at is not None
+    assert signoff.invalidated_reason == "The gate's criteria changed after this signature."
+    trail = client.get(f"/api/v1/audit-entries/?gate={gate.pk}").json()["results"]
+    assert [entry["action"] for entry in trail] == [
+        "opened",
+        "signed",
+        "criterion_changed",
+        "invalidated",
+    ]
+    assert trail[2]["before"]["text"] == "Runbook reviewed"
+    assert trail[2]["after"]["text"] == "Runbook reviewed and rehearsed"
+    assert trail[2]["actor"] == "alice"
+
+
+def test_criteria_are_validated_as_on_the_admin(client, project_a, project_b, alice):
+    gate = GateFactory(project=project_a)
+    other_kpi = KPIFactory(project=project_b)
+    client.force_login(alice)
+    no_condition = post(
+        client,
+        "/api/v1/gate-criteria/",
+        {"gate": gate.pk, "text": "p95 < 500 ms", "kind": "kpi"},
+    )
+    assert no_condition.status_code == 400
+    assert "names its KPI and condition" in str(no_condition.json()["errors"])
+    foreign = post(
+        client,
+        "/api/v1/gate-criteria/",
+        {
+            "gate": gate.pk,
+            "text": "p95",
+            "kind": "kpi",
+            "kpi": other_kpi.pk,
+            "comparator": "lt",
+            "threshold": 5,
+        },
+    )
+    assert foreign.status_code == 400  # a KPI of a project alice is not in: not found
+    assert "kpi" in foreign.json()["errors"]
+    assert not GateCriterion.objects.exists()
+
+
+def test_the_definition_is_read_by_members_and_changed_by_managers_only(
+    client, project_a, bob, oscar
+):
+    gate = GateFactory(project=project_a)
+    criterion = GateCriterionFactory(gate=gate)
+    approver = GateApproverFactory(gate=gate)
+    client.force_login(bob)  # contributor
+    assert client.get(f"/api/v1/gate-criteria/{criterion.pk}/").status_code == 200
+    assert client.delete(f"/api/v1/gate-criteria/{criterion.pk}/").status_code == 403
+    assert client.delete(f"/api/v1/gate-approvers/{approver.pk}/").status_code == 403
+    created = post(client, "/api/v1/gate-approvers/", {"gate": gate.pk, "role": "approver"})
+    assert created.status_code == 403
+    client.force_login(oscar)  # a manager, of another project
+    assert client.get(f"/api/v1/gate-criteria/{criterion.pk}/").status_code == 404
+    assert client.delete(f"/api/v1/gate-approvers/{approver.pk}/").status_code == 404
+    assert client.get(f"/api/v1/audit-entries/?gate={gate.pk}").json()["count"] == 0
+
+
+def test_a_manager_names_an_approver_by_username(client, project_a, alice, carol):
+    gate = GateFactory(project=project_a)
+    client.force_login(alice)
+    added = post(client, "/api/v1/gate-approvers/", {"gate": gate.pk, "user": "carol"})
+    assert added.status_code == 201, added.json()
+    assert gate.approvers.get().user == carol
+    again = post(client, "/api/v1/gate-approvers/", {"gate": gate.pk, "user": "carol"})
+    assert again.status_code == 400
+    assert "already a required approver" in str(again.json()["errors"])
+    unknown = post(client, "/api/v1/gate-approvers/", {"gate": gate.pk, "user": "nobody"})
+    assert unknown.status_code == 400 and "user" in unknown.json()["errors"]
+    removed = client.delete(f"/api/v1/gate-approvers/{gate.approvers.get().pk}/")
+    assert removed.status_code == 204 and not gate.approvers.exists()
+    assert [e.action for e in gate.audit_entries.order_by("sequence")] == [
+        "approver_changed",
+        "approver_changed",
+    ]
+
+
+def test_the_audit_trail_is_read_only(client, gate, alice):
+    client.force_login(alice)
+    entry = client.get("/api/v1/audit-entries/").json()["results"][0]
+    assert entry["action"] == "opened" and entry["actor"] == "alice"
+    assert post(client, "/api/v1/audit-entries/", {"gate": gate.pk}).status_code == 405
+    assert client.delete(f"/api/v1/audit-entries/{entry['id']}/").status_code == 405
