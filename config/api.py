@@ -42,11 +42,25 @@ class ObjectId(serializers.IntegerField):
 
 
 class RelatedObject(serializers.PrimaryKeyRelatedField):
-    """A related object by its id, checked to be a possible id before it is looked up."""
+    """A related object by its id, checked to be a possible id before it is looked up, among
+    those the user may see: any other is not found (404), as on the pages, whether it exists
+    or not."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("pk_field", ObjectId())
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if getattr(error, "detail", None) and any(
+                getattr(detail, "code", "") == "does_not_exist" for detail in error.detail
+            ):
+                raise exceptions.NotFound(
+                    f"No {self.field_name} {data} that you may see."
+                ) from None
+            raise
 
 
 def _holds_nul(data) -> bool:

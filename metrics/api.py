@@ -1,5 +1,7 @@
-"""The API for KPIs and their measurements: read a KPI's series over a range (reduced in the
-database to at most a chosen number of points), push measurements by the thousand.
+"""The API for KPIs, their sources and their measurements: KPIs set up with baselines and
+targets, sources configured (their secrets written, never read back), a KPI's series read over
+a range (reduced in the database to at most a chosen number of points), measurements pushed by
+the thousand.
 
 `/api/measurements/` (one value or a list) stays for pipelines set up before `/api/v1/`."""
 

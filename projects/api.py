@@ -124,6 +124,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             self.fields["programme"].queryset = policy.visible_programmes(request.user)
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["programme"].read_only = True
+            self.fields["code"].read_only = True  # what reports and links know it by
 
 
 class ProjectFilter(filters.FilterSet):
@@ -184,7 +185,8 @@ class ProjectViewSet(
         return policy.visible_projects(self.request.user).select_related("programme")
 
     def get_object(self):
-        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.MANAGE
+        # As on the plan page: editors change the overview (managers create projects).
+        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
         project = policy.get_project_for(self.request.user, self.kwargs["pk"], action_needed)
         self.check_object_permissions(self.request, project)
         return project

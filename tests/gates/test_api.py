@@ -159,8 +159,8 @@ def test_criteria_are_validated_as_on_the_admin(client, project_a, project_b, al
             "threshold": 5,
         },
     )
-    assert foreign.status_code == 400  # a KPI of a project alice is not in: not found
-    assert "kpi" in foreign.json()["errors"]
+    assert foreign.status_code == 404  # a KPI of a project alice is not in: not found
+    assert foreign.json() == {"detail": f"No kpi {other_kpi.pk} that you may see."}
     assert not GateCriterion.objects.exists()
 
 

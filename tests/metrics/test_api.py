@@ -108,7 +108,8 @@ def test_a_kpi_is_refused_a_phase_of_another_project_and_a_viewer_may_not_change
     refused = client.patch(
         f"/api/v1/kpis/{kpi.pk}/", {"phase": foreign_phase.pk}, content_type="application/json"
     )
-    assert refused.status_code == 400 and "phase" in refused.json()["errors"]
+    assert refused.status_code == 404  # not one bob may see
+    assert refused.json() == {"detail": f"No phase {foreign_phase.pk} that you may see."}
     client.force_login(victor)
     assert client.get(f"/api/v1/kpis/{kpi.pk}/").status_code == 200
     patched = client.patch(
