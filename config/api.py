@@ -42,13 +42,17 @@ class ObjectId(serializers.IntegerField):
 
 
 class RelatedObject(serializers.PrimaryKeyRelatedField):
-    """A related object by its id, checked to be a possible id before it is looked up, among
-    those the user may see: any other is not found (404), as on the pages, whether it exists
-    or not."""
+    """A related object by its id, checked to be a possible id, then looked up among those
+    the user may see (`among(user)`, a policy function): any other is not found (404), as on
+    the pages, whether it exists or not. Whether they may change it is the view's to say."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, among, **kwargs):
+        self.among = among
         kwargs.setdefault("pk_field", ObjectId())
         super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.among(self.context["request"].user)
 
     def to_internal_value(self, data):
         try:
@@ -116,6 +120,19 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
             response["Retry-After"] = str(int(cool_off.total_seconds()))
         return response
     return HttpResponse(get_lockout_message(), status=settings.AXES_HTTP_RESPONSE_CODE)
+
+
+# A serializer mixin: the fields named in `fixed_after_create` are set when an object is made
+# and read-only when it is changed (the project a phase belongs to, a member's user). A
+# comment, not a docstring: the schema would give it as every serializer's description.
+class FixedAfterCreate:
+    fixed_after_create: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            for name in self.fixed_after_create:
+                self.fields[name].read_only = True
 
 
 ERROR_SCHEMA = {

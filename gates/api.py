@@ -14,14 +14,13 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import RelatedObject
+from config.api import FixedAfterCreate, RelatedObject
 from gates import policy, services
 from gates.models import Gate, GateApprover, GateAuditEntry, GateCriterion, SignOff
 from gates.records import gate_record
-from metrics.models import KPI
+from metrics import policy as metric_policy
 from projects import policy as project_policy
 from projects.api import IdFilter
-from projects.models import Phase
 
 
 @extend_schema(exclude=True)  # the same record as /api/v1/gates/<id>/record/
@@ -194,21 +193,14 @@ class GateDefinitionViewSet(viewsets.ModelViewSet):
         services.gate_definition_delete(row=instance, by=self.request.user)
 
 
-class GateDefinitionSerializer(serializers.ModelSerializer):
-    gate = RelatedObject(queryset=Gate.objects.none(), help_text="The gate (not changed later).")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["gate"].queryset = policy.visible_gates(request.user)
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["gate"].read_only = True
+class GateDefinitionSerializer(FixedAfterCreate, serializers.ModelSerializer):
+    gate = RelatedObject(among=policy.visible_gates, help_text="The gate (not changed later).")
+    fixed_after_create = ("gate",)
 
 
 class CriterionSerializer(GateDefinitionSerializer):
-    kpi = RelatedObject(queryset=KPI.objects.none(), required=False, allow_null=True)
-    phase = RelatedObject(queryset=Phase.objects.none(), required=False, allow_null=True)
+    kpi = RelatedObject(among=metric_policy.visible_kpis, required=False, allow_null=True)
+    phase = RelatedObject(among=project_policy.visible_phases, required=False, allow_null=True)
 
     class Meta:
         model = GateCriterion
@@ -230,16 +222,6 @@ class CriterionSerializer(GateDefinitionSerializer):
             "attested_at",
         ]
         read_only_fields = ["attested_by", "attested_at"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            visible = project_policy.visible_projects(request.user)
-            self.fields["kpi"].queryset = KPI.objects.filter(project__in=visible)
-            self.fields["phase"].queryset = Phase.objects.filter(
-                project__in=visible, deleted_at__isnull=True
-            )
 
 
 class CriterionFilter(filters.FilterSet):
@@ -294,7 +276,7 @@ class ApproverViewSet(GateDefinitionViewSet):
 
 
 class SignOffSerializer(serializers.ModelSerializer):
-    gate = RelatedObject(queryset=Gate.objects.none())
+    gate = RelatedObject(among=policy.visible_gates)
     signer = serializers.CharField(source="signer.username", read_only=True)
     on_behalf_of = serializers.CharField(
         source="on_behalf_of.username", read_only=True, allow_null=True, default=None
@@ -335,12 +317,6 @@ class SignOffSerializer(serializers.ModelSerializer):
             "invalidated_at",
             "invalidated_reason",
         ]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["gate"].queryset = policy.visible_gates(request.user)
 
 
 class SignOffFilter(filters.FilterSet):

@@ -14,13 +14,12 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ObjectId, RelatedObject
+from config.api import FixedAfterCreate, ObjectId, RelatedObject
 from metrics import policy, selectors, services
 from metrics.models import KPI, MetricSource
 from metrics.selectors import MAX_POINTS
 from projects import policy as project_policy
-from projects.api import IdFilter
-from projects.models import Phase, Project
+from projects.api import IdFilter, needed
 from projects.policy import Action
 
 ERROR = OpenApiResponse(description="Nothing was recorded; `detail` says why.")
@@ -115,9 +114,9 @@ class MeasurementBatchView(MeasurementPushView):
         return super().post(request)
 
 
-class KPISerializer(serializers.ModelSerializer):
-    project = RelatedObject(queryset=Project.objects.none(), help_text="Not changed later.")
-    phase = RelatedObject(queryset=Phase.objects.none(), required=False, allow_null=True)
+class KPISerializer(FixedAfterCreate, serializers.ModelSerializer):
+    project = RelatedObject(among=project_policy.visible_projects, help_text="Not changed later.")
+    phase = RelatedObject(among=project_policy.visible_phases, required=False, allow_null=True)
 
     class Meta:
         model = KPI
@@ -147,17 +146,7 @@ class KPISerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "status_changed_at"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["project"].queryset = project_policy.visible_projects(request.user)
-            self.fields["phase"].queryset = Phase.objects.filter(
-                project__in=project_policy.visible_projects(request.user),
-                deleted_at__isnull=True,
-            )
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["project"].read_only = True
+    fixed_after_create = ("project",)
 
 
 class KPIFilter(filters.FilterSet):
@@ -208,7 +197,7 @@ class KPIViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Read
         return policy.visible_kpis(self.request.user)
 
     def get_object(self):
-        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        action_needed = needed(self.request, Action.EDIT)
         return policy.get_kpi_for(self.request.user, self.kwargs["pk"], action_needed)
 
     def perform_create(self, serializer):
@@ -252,8 +241,8 @@ class KPIViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Read
 # -- metric sources ------------------------------------------------------------------------------
 
 
-class MetricSourceSerializer(serializers.ModelSerializer):
-    kpi = RelatedObject(queryset=KPI.objects.none(), help_text="Not changed later.")
+class MetricSourceSerializer(FixedAfterCreate, serializers.ModelSerializer):
+    kpi = RelatedObject(among=policy.visible_kpis, help_text="Not changed later.")
     config = serializers.DictField(
         help_text='What to collect, by kind, e.g. {"url": "http://127.0.0.1:9090", '
         '"query": "up"} for Prometheus.'
@@ -296,13 +285,7 @@ class MetricSourceSerializer(serializers.ModelSerializer):
         ]
         validators = []  # one active source per KPI: the model's constraint answers
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["kpi"].queryset = policy.visible_kpis(request.user)
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["kpi"].read_only = True
+    fixed_after_create = ("kpi",)
 
     def get_has_secret(self, source) -> bool:
         return bool(source.secret)

@@ -14,9 +14,10 @@ from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from config.api import ID_DIGITS, RelatedObject
+from config.api import ID_DIGITS, FixedAfterCreate, RelatedObject
 from projects import policy, selectors, services
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from projects.plan_markdown import reader
@@ -39,6 +40,11 @@ class IdFilter(filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 10**ID_DIGITS - 1)
         super().__init__(*args, **kwargs)
+
+
+def needed(request, write: Action) -> Action:
+    """What the request asks to do to an object: see it, or `write` (edit, manage) it."""
+    return Action.VIEW if request.method in SAFE_METHODS else write
 
 
 class StaleVersion(serializers.ValidationError):
@@ -86,7 +92,7 @@ class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):
 # -- projects -----------------------------------------------------------------------------------
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(FixedAfterCreate, serializers.ModelSerializer):
     programme = serializers.SlugRelatedField(slug_field="slug", queryset=Programme.objects.none())
     version = serializers.IntegerField(required=False, min_value=1)
 
@@ -117,14 +123,13 @@ class ProjectSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
+    fixed_after_create = ("programme", "code")  # the code: what reports and links know it by
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
             self.fields["programme"].queryset = policy.visible_programmes(request.user)
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["programme"].read_only = True
-            self.fields["code"].read_only = True  # what reports and links know it by
 
 
 class ProjectFilter(filters.FilterSet):
@@ -186,7 +191,7 @@ class ProjectViewSet(
 
     def get_object(self):
         # As on the plan page: editors change the overview (managers create projects).
-        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        action_needed = needed(self.request, Action.EDIT)
         project = policy.get_project_for(self.request.user, self.kwargs["pk"], action_needed)
         self.check_object_permissions(self.request, project)
         return project
@@ -216,8 +221,9 @@ class ProjectViewSet(
 # -- phases and checklist items ------------------------------------------------------------------
 
 
-class PhaseSerializer(serializers.ModelSerializer):
-    project = RelatedObject(queryset=Project.objects.none())
+class PhaseSerializer(FixedAfterCreate, serializers.ModelSerializer):
+    # Any project they see: one they may not change is refused (403) when saving.
+    project = RelatedObject(among=policy.visible_projects)
     version = serializers.IntegerField(required=False, min_value=1)
 
     class Meta:
@@ -241,14 +247,7 @@ class PhaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["order"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            # Any project they see: one they may not change is refused (403) when saving.
-            self.fields["project"].queryset = policy.visible_projects(request.user)
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["project"].read_only = True
+    fixed_after_create = ("project",)
 
 
 class PhaseFilter(filters.FilterSet):
@@ -281,7 +280,7 @@ class PhaseViewSet(
         )
 
     def get_object(self):
-        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        action_needed = needed(self.request, Action.EDIT)
         phase = policy.get_phase_for(self.request.user, self.kwargs["pk"], action_needed)
         if phase.deleted_at is not None:
             raise NotFound("This phase was deleted; restore it from the plan page.")
@@ -294,8 +293,8 @@ class PhaseViewSet(
         serializer.instance = services.phase_create(project=project, by=self.request.user, **data)
 
 
-class ChecklistItemSerializer(serializers.ModelSerializer):
-    phase = RelatedObject(queryset=Phase.objects.none())
+class ChecklistItemSerializer(FixedAfterCreate, serializers.ModelSerializer):
+    phase = RelatedObject(among=policy.visible_phases)
     version = serializers.IntegerField(required=False, min_value=1)
 
     class Meta:
@@ -316,16 +315,7 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["order", "done_at"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["phase"].queryset = Phase.objects.filter(
-                project__in=policy.visible_projects(request.user),
-                deleted_at__isnull=True,
-            )
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["phase"].read_only = True
+    fixed_after_create = ("phase",)
 
 
 class ChecklistItemFilter(filters.FilterSet):
@@ -361,7 +351,7 @@ class ChecklistItemViewSet(
         )
 
     def get_object(self):
-        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        action_needed = needed(self.request, Action.EDIT)
         item = policy.get_checklist_item_for(self.request.user, self.kwargs["pk"], action_needed)
         if item.deleted_at is not None or item.phase.deleted_at is not None:
             raise NotFound("This item was deleted; restore it from the plan page.")
@@ -382,12 +372,12 @@ class ChecklistItemViewSet(
 # -- memberships ----------------------------------------------------------------------------------
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(FixedAfterCreate, serializers.ModelSerializer):
     user = serializers.SlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
     )
     project = RelatedObject(
-        queryset=Project.objects.none(),
+        among=policy.visible_projects,
         allow_null=True,
         help_text="The project; not changed later. Null on a programme-wide role.",
     )
@@ -410,14 +400,7 @@ class MembershipSerializer(serializers.ModelSerializer):
             )
         return project
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["project"].queryset = policy.visible_projects(request.user)
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["project"].read_only = True
-            self.fields["user"].read_only = True
+    fixed_after_create = ("project", "user")
 
 
 class MembershipFilter(filters.FilterSet):

@@ -91,6 +91,11 @@ def visible_projects(user: User) -> QuerySet[Project]:
     return projects_where(user, Action.VIEW)
 
 
+def visible_phases(user: User) -> QuerySet[Phase]:
+    """The phases (not deleted) of the projects the user may see."""
+    return Phase.objects.filter(project__in=visible_projects(user), deleted_at__isnull=True)
+
+
 def visible_programmes(user: User) -> QuerySet[Programme]:
     """Programmes holding at least one project `user` may view, or that they are members of."""
     if not _is_active(user):

@@ -9,17 +9,16 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import RelatedObject
+from config.api import FixedAfterCreate, RelatedObject
 from projects import policy as project_policy
-from projects.api import IdFilter
-from projects.models import Project
+from projects.api import IdFilter, needed
 from projects.policy import Action
 from risks import policy, services
 from risks.models import Risk, RiskAssessment
 
 
-class RiskSerializer(serializers.ModelSerializer):
-    project = RelatedObject(queryset=Project.objects.none())
+class RiskSerializer(FixedAfterCreate, serializers.ModelSerializer):
+    project = RelatedObject(among=project_policy.visible_projects)
     key = serializers.CharField(
         required=False, max_length=20, help_text="R1, R2, … given when left out."
     )
@@ -55,13 +54,7 @@ class RiskSerializer(serializers.ModelSerializer):
         read_only_fields = ["score"]
         validators = []  # a key taken in the project is refused by the model, with the reason
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["project"].queryset = project_policy.visible_projects(request.user)
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            self.fields["project"].read_only = True
+    fixed_after_create = ("project",)
 
 
 class AssessmentSerializer(serializers.ModelSerializer):
@@ -105,7 +98,7 @@ class RiskViewSet(
         return policy.visible_risks(self.request.user)
 
     def get_object(self):
-        action_needed = Action.VIEW if self.request.method in ("GET", "HEAD") else Action.EDIT
+        action_needed = needed(self.request, Action.EDIT)
         return policy.get_risk_for(self.request.user, self.kwargs["pk"], action_needed)
 
     def perform_create(self, serializer):
