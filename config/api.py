@@ -3,12 +3,9 @@
 Errors read `{"detail": "...", "errors": {"field": ["message", ...]}}`: `detail` says what
 happened in a sentence, `errors` (on validation) names each field that was wrong and why."""
 
-from axes.helpers import get_cool_off, get_lockout_message
-from django.conf import settings
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.http import HttpResponse, JsonResponse
 from django.urls import register_converter
-from rest_framework import exceptions, parsers, serializers
+from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
 ID_DIGITS = 18  # ids beyond this many digits are no row's (the database holds 63-bit ids)
@@ -67,27 +64,6 @@ class RelatedObject(serializers.PrimaryKeyRelatedField):
             raise
 
 
-def _holds_nul(data) -> bool:
-    if isinstance(data, str):
-        return "\x00" in data
-    if isinstance(data, dict):
-        return any(_holds_nul(key) or _holds_nul(value) for key, value in data.items())
-    if isinstance(data, list):
-        return any(_holds_nul(item) for item in data)
-    return False
-
-
-class JSONParser(parsers.JSONParser):
-    """JSON bodies, refused whole if any text in them holds a NUL character: no database
-    stores one in text, and no field means one."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        if _holds_nul(data):
-            raise exceptions.ParseError("Text may not contain NUL characters (\\u0000).")
-        return data
-
-
 def api_exception_handler(error, context):
     if isinstance(error, ModelValidationError):  # from a model's full_clean in a service
         error = exceptions.ValidationError(
@@ -108,18 +84,6 @@ def api_exception_handler(error, context):
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": str(response.data["detail"])}
     return response
-
-
-def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
-    """The login lockout's answer (django-axes): in the API's error body under /api/, as its
-    plain message elsewhere. Signing with a wrong password counts towards it too."""
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": get_lockout_message()}, status=429)
-        cool_off = get_cool_off(request)
-        if cool_off:
-            response["Retry-After"] = str(int(cool_off.total_seconds()))
-        return response
-    return HttpResponse(get_lockout_message(), status=settings.AXES_HTTP_RESPONSE_CODE)
 
 
 # A serializer mixin: the fields named in `fixed_after_create` are set when an object is made

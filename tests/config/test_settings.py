@@ -113,3 +113,41 @@ def test_database_and_broker_come_from_the_environment(tmp_path):
     assert loaded["engine"] == "django.db.backends.postgresql"
     assert loaded["db_name"] == "waymark"
     assert loaded["broker"] == "redis://127.0.0.1:6379/0"
+
+
+IMPORT_FIRST = """
+import sys, django
+from django.conf import settings
+from django.utils.module_loading import import_string
+django.setup()
+import_string(sys.argv[1])
+"""
+
+
+def _dotted_paths_in_settings():
+    from django.conf import settings
+
+    rest = settings.REST_FRAMEWORK
+    paths = [path for key, value in rest.items() if key.endswith("_CLASSES") for path in value]
+    paths.append(rest["EXCEPTION_HANDLER"])
+    paths.append(settings.AXES_LOCKOUT_CALLABLE)
+    paths.extend(settings.SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])
+    return paths
+
+
+@pytest.mark.parametrize("dotted_path", _dotted_paths_in_settings())
+def test_every_dotted_path_in_settings_imports_as_the_first_thing_loaded(tmp_path, dotted_path):
+    """Checks and libraries import these paths in no fixed order: each must import on its own,
+    with no import cycle through the library that names it."""
+    environment = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1")
+    environment["WAYMARK_VAR_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_FIRST, dotted_path],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
