@@ -315,6 +315,7 @@ API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="600/min")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"  # files written whole, then renamed
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

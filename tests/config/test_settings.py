@@ -24,6 +24,7 @@ print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
     "db_name": str(settings.DATABASES["default"]["NAME"]),
     "broker": settings.CELERY_BROKER_URL,
+    "broker_transport": getattr(settings, "CELERY_BROKER_TRANSPORT", None),
     "email_host": settings.EMAIL_HOST,
     "email_port": settings.EMAIL_PORT,
     "email_tls": settings.EMAIL_USE_TLS,
@@ -98,6 +99,7 @@ def test_defaults_are_embedded_sqlite_and_a_filesystem_broker_under_var(tmp_path
     assert loaded["engine"] == "django.db.backends.sqlite3"
     assert loaded["db_name"] == str(tmp_path / "waymark.sqlite3")
     assert loaded["broker"] == "filesystem://"
+    assert loaded["broker_transport"] == "config.broker:Transport"  # files written whole
     assert (tmp_path / "celery-broker" / "queue").is_dir()
 
 
@@ -113,6 +115,7 @@ def test_database_and_broker_come_from_the_environment(tmp_path):
     assert loaded["engine"] == "django.db.backends.postgresql"
     assert loaded["db_name"] == "waymark"
     assert loaded["broker"] == "redis://127.0.0.1:6379/0"
+    assert loaded["broker_transport"] is None
 
 
 IMPORT_FIRST = """
