@@ -5,6 +5,9 @@ the thousand.
 
 `/api/measurements/` (one value or a list) stays for pipelines set up before `/api/v1/`."""
 
+from datetime import timedelta
+
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -16,7 +19,7 @@ from rest_framework.views import APIView
 
 from config.api import FixedAfterCreate, ObjectId, RelatedObject
 from metrics import policy, selectors, services
-from metrics.models import KPI, MetricSource
+from metrics.models import KPI, MAX_INTERVAL_MESSAGE, MetricSource
 from metrics.selectors import MAX_POINTS
 from projects import policy as project_policy
 from projects.api import IdFilter, needed
@@ -25,6 +28,7 @@ from projects.policy import Action
 ERROR = OpenApiResponse(description="Nothing was recorded; `detail` says why.")
 
 MAX_BATCH = 5000
+FUTURE_ALLOWANCE = timedelta(minutes=1)  # a sender's clock a little ahead is not refused
 
 
 class MeasurementIn(serializers.Serializer):
@@ -32,6 +36,11 @@ class MeasurementIn(serializers.Serializer):
     at = serializers.DateTimeField()
     value = serializers.FloatField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+    def validate_at(self, at):
+        if at > timezone.now() + FUTURE_ALLOWANCE:
+            raise serializers.ValidationError("A measurement cannot be in the future.")
+        return at
 
     def validate_value(self, value):
         if value != value or value in (float("inf"), float("-inf")):
@@ -65,13 +74,13 @@ class MeasurementPushView(APIView):
             .select_related("project")
             .filter(pk__in={item["kpi"] for item in serializer.validated_data})
         }
+        editable = {pk for pk, kpi in allowed.items() if policy.can_edit_kpi(request.user, kpi)}
         problems = {}
         for index, item in enumerate(serializer.validated_data):
-            kpi = allowed.get(item["kpi"])
-            if kpi is None:
+            if item["kpi"] not in allowed:
                 problems[index] = {"kpi": [f"No KPI {item['kpi']} that you may see."]}
-            elif not policy.can_edit_kpi(request.user, kpi):
-                problems[index] = {"kpi": [f"You may not record values for KPI {kpi.pk}."]}
+            elif item["kpi"] not in editable:
+                problems[index] = {"kpi": [f"You may not record values for KPI {item['kpi']}."]}
         if problems:
             forbidden_only = all("may not" in str(problem) for problem in problems.values())
             return Response(
@@ -81,6 +90,14 @@ class MeasurementPushView(APIView):
         batch = [{**item, "kpi": allowed[item["kpi"]]} for item in serializer.validated_data]
         try:
             created, existing = services.measurements_push(kpi_values=batch, by=request.user)
+        except services.MeasurementConflict as conflict:
+            return Response(
+                {
+                    "detail": "Nothing was recorded: a value differs from the one recorded.",
+                    "errors": {conflict.index: {"value": [str(conflict)]}},
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         except services.MeasurementRefused as error:
             return Response(
                 {"detail": f"Nothing was recorded: {error}"}, status=status.HTTP_409_CONFLICT
@@ -284,6 +301,9 @@ class MetricSourceSerializer(FixedAfterCreate, serializers.ModelSerializer):
             "created_at",
         ]
         validators = []  # one active source per KPI: the model's constraint answers
+        extra_kwargs = {
+            "interval": {"error_messages": {"max_value": MAX_INTERVAL_MESSAGE}},
+        }
 
     fixed_after_create = ("kpi",)
 

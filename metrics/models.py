@@ -2,12 +2,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
 from metrics.source_config import validate_source_config
 from projects.models import Phase, Project
+
+# A source collects at least once a year: a rarer value is no live metric (and the limit keeps
+# the next-due arithmetic far from the largest date).
+MAX_INTERVAL = timedelta(days=366)
+MAX_INTERVAL_MESSAGE = "Collect at least once a year (every 366 days at most)."
 
 
 class Comparator(models.TextChoices):
@@ -184,7 +190,10 @@ class MetricSource(models.Model):
         blank=True,
         help_text="Credential for the source (token or database URL); never shown again.",
     )
-    interval = models.DurationField(default=timedelta(minutes=5))
+    interval = models.DurationField(
+        default=timedelta(minutes=5),
+        validators=[MaxValueValidator(MAX_INTERVAL, message=MAX_INTERVAL_MESSAGE)],
+    )
     is_active = models.BooleanField(default=True)
     next_due_at = models.DateTimeField(null=True, blank=True)
     health = models.CharField(
@@ -209,6 +218,11 @@ class MetricSource(models.Model):
                 condition=Q(interval__gte=timedelta(seconds=10)),
                 name="metric_source_interval_at_least_10s",
                 violation_error_message="Collect at most every 10 seconds.",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval__lte=MAX_INTERVAL),
+                name="metric_source_interval_at_most_366_days",
+                violation_error_message=MAX_INTERVAL_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(

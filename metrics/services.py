@@ -201,32 +201,93 @@ def measurement_enter(*, kpi: KPI, at: datetime, value: float, by, note: str = "
     return measurement
 
 
+class MeasurementConflict(MeasurementRefused):
+    """A pushed value differs from the one stored (or sent earlier in the batch) for its KPI
+    and moment; `index` is its position in the batch."""
+
+    def __init__(self, message: str, *, index: int):
+        super().__init__(message)
+        self.index = index
+
+
+PUSH_LOOKUP_CHUNK = 500  # moments per query: well within SQLite's limit on parameters
+PUSH_ATTEMPTS = 3
+
+
+def _stored_values(keys: set[tuple[int, datetime]]) -> dict[tuple[int, datetime], float]:
+    """The values already stored for these (KPI id, moment) pairs, a few queries for any
+    number of them."""
+    by_kpi: dict[int, list[datetime]] = {}
+    for kpi_id, at in keys:
+        by_kpi.setdefault(kpi_id, []).append(at)
+    stored = {}
+    for kpi_id, moments in by_kpi.items():
+        for start in range(0, len(moments), PUSH_LOOKUP_CHUNK):
+            rows = Measurement.objects.filter(
+                kpi_id=kpi_id, at__in=moments[start : start + PUSH_LOOKUP_CHUNK]
+            ).values_list("at", "value")
+            stored.update({(kpi_id, at): value for at, value in rows})
+    return stored
+
+
 def measurements_push(*, kpi_values: list[dict], by) -> tuple[int, int]:
-    """Record a batch of pushed values atomically: (created, already there). A value that
-    differs from the one already stored for the same KPI and moment refuses the batch."""
-    created = existing = 0
-    with transaction.atomic():
-        for item in kpi_values:
-            stored = Measurement.objects.filter(kpi=item["kpi"], at=item["at"]).first()
-            if stored is not None:
-                if stored.value != item["value"]:
-                    raise MeasurementRefused(
-                        f"{item['kpi']} already has {stored.value:g} at {item['at'].isoformat()}; "
-                        f"{item['value']:g} was refused (measurements are not changed)."
-                    )
-                existing += 1
-                continue
-            measurement_record(
-                kpi=item["kpi"],
-                at=item["at"],
-                value=item["value"],
-                by=by,
-                note=item.get("note", ""),
-            )
-            created += 1
-    for kpi in {item["kpi"] for item in kpi_values}:
+    """Record a batch of pushed values, all or none: (created, already there). A value sent
+    again for the same KPI and moment is counted once; a different one refuses the batch
+    (MeasurementConflict names its position). Set-based: a lookup per 500 moments and one
+    bulk insert, whatever the batch's size."""
+    batch: dict[tuple[int, datetime], tuple[int, dict]] = {}
+    repeated = 0
+    for index, item in enumerate(kpi_values):
+        key = (item["kpi"].pk, item["at"])
+        if key in batch:
+            first = batch[key][1]
+            if first["value"] != item["value"]:
+                raise MeasurementConflict(
+                    f"{item['kpi']} is sent {first['value']:g} and {item['value']:g} for "
+                    f"{item['at'].isoformat()}; one value per moment.",
+                    index=index,
+                )
+            repeated += 1
+            continue
+        batch[key] = (index, item)
+    for attempt in range(PUSH_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                stored = _stored_values(set(batch))
+                for key, value in stored.items():
+                    index, item = batch[key]
+                    if value != item["value"]:
+                        raise MeasurementConflict(
+                            f"{item['kpi']} already has {value:g} at {item['at'].isoformat()}; "
+                            f"{item['value']:g} was refused (measurements are not changed).",
+                            index=index,
+                        )
+                Measurement.objects.bulk_create(
+                    [
+                        Measurement(
+                            kpi=item["kpi"],
+                            at=item["at"],
+                            value=item["value"],
+                            note=item.get("note", ""),
+                            recorded_by=by,
+                        )
+                        for key, (_, item) in batch.items()
+                        if key not in stored
+                    ],
+                    batch_size=1000,
+                )
+            break
+        except IntegrityError as error:
+            # Another writer stored one of these moments since the lookup: look again, and
+            # the same value counts as already recorded, a different one as a conflict.
+            if attempt == PUSH_ATTEMPTS - 1:
+                raise MeasurementRefused(
+                    "Other writers kept storing these moments; nothing was recorded, send the "
+                    "batch again."
+                ) from error
+    for kpi in {item["kpi"] for _, item in batch.values()}:
         kpi_status_refresh(kpi=kpi)
-    return created, existing
+    return len(batch) - len(stored), len(stored) + repeated
 
 
 @transaction.atomic

@@ -1,9 +1,12 @@
 """KPIs over the API: series read by range and reduced in the database; measurements pushed
 in batches, all or none, idempotent."""
 
+import math
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from metrics.models import KPI, Measurement, MetricSource
@@ -19,7 +22,7 @@ def kpi(project_a):
 
 def test_a_pushed_batch_is_read_back_reduced_to_the_points_asked_for(client, bob, kpi):
     client.force_login(bob)
-    start = timezone.now().replace(microsecond=0) - timedelta(hours=5)
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=60)  # 3,000 minutes back
     batch = [
         {"kpi": kpi.pk, "at": (start + timedelta(minutes=n)).isoformat(), "value": 100 + n % 7}
         for n in range(3000)
@@ -167,3 +170,125 @@ def test_a_source_with_a_bad_configuration_is_refused_with_the_reason(client, bo
     errors = str(refused.json()["errors"])
     assert "url" in errors
     assert not MetricSource.objects.exists()
+
+
+@pytest.mark.parametrize("interval", ["999999999 00:00:00", "367 00:00:00"])
+def test_a_source_interval_beyond_a_year_is_refused_with_the_reason(client, bob, kpi, interval):
+    client.force_login(bob)
+    refused = client.post(
+        "/api/v1/metric-sources/",
+        {"kpi": kpi.pk, "kind": "manual", "config": {}, "interval": interval},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "interval": ["Collect at least once a year (every 366 days at most)."]
+    }
+    assert not MetricSource.objects.exists()
+
+
+def _batch(kpi, count, *, value=lambda n: 100.0 + n % 7, minutes_back=None):
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=minutes_back or count + 1)
+    return [
+        {"kpi": kpi.pk, "at": (start + timedelta(minutes=n)).isoformat(), "value": value(n)}
+        for n in range(count)
+    ]
+
+
+def test_a_batch_takes_the_same_queries_for_50_points_or_5000(
+    client, bob, kpi, django_assert_max_num_queries
+):
+    """Set-based ingest: a lookup per 500 moments and one insert per 1,000 rows, not a
+    query per point."""
+    client.force_login(bob)
+    other = KPIFactory(project=kpi.project, name="Error rate", unit="%")
+
+    def pushed(kpi_, count, budget):
+        with django_assert_max_num_queries(budget) as captured:
+            response = client.post(
+                "/api/v1/measurements/", _batch(kpi_, count), content_type="application/json"
+            )
+        assert response.status_code == 201, response.json()
+        assert response.json() == {"created": count, "already_recorded": 0}
+        return len(captured)
+
+    fields = [f for f in Measurement._meta.concrete_fields if not f.primary_key]
+    rows_per_insert = min(1000, connection.ops.bulk_batch_size(fields, [None] * 5000))
+    more_queries = (10 - 1) + (math.ceil(5000 / rows_per_insert) - 1)  # lookups, inserts
+    small = pushed(kpi, 50, 40)
+    large = pushed(other, 5000, small + more_queries)
+    assert large == small + more_queries
+    assert Measurement.objects.count() == 5050
+
+
+def test_a_changed_value_refuses_the_batch_and_names_its_position(client, bob, kpi):
+    client.force_login(bob)
+    batch = _batch(kpi, 20)
+    assert client.post("/api/v1/measurements/", batch, content_type="application/json").json() == {
+        "created": 20,
+        "already_recorded": 0,
+    }
+    again = _batch(kpi, 0) + batch[:5] + [{**batch[5], "value": 999.0}] + _batch(kpi, 3)
+    refused = client.post("/api/v1/measurements/", again, content_type="application/json")
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["detail"] == "Nothing was recorded: a value differs from the one recorded."
+    assert list(body["errors"]) == ["5"]
+    assert "999 was refused" in body["errors"]["5"]["value"][0]
+    assert Measurement.objects.count() == 20
+
+
+def test_one_moment_twice_in_a_batch_is_kept_once_or_refused_if_the_values_differ(client, bob, kpi):
+    client.force_login(bob)
+    point = _batch(kpi, 1)[0]
+    twice = client.post("/api/v1/measurements/", [point, point], content_type="application/json")
+    assert twice.json() == {"created": 1, "already_recorded": 1}
+    other = {**_batch(kpi, 1, minutes_back=30)[0]}
+    differing = [other, {**other, "value": other["value"] + 1}]
+    refused = client.post("/api/v1/measurements/", differing, content_type="application/json")
+    assert refused.status_code == 409 and list(refused.json()["errors"]) == ["1"]
+    assert Measurement.objects.count() == 1
+
+
+def test_a_measurement_from_the_future_is_refused(client, bob, kpi):
+    client.force_login(bob)
+    ahead = (timezone.now() + timedelta(hours=1)).isoformat()
+    refused = client.post(
+        "/api/v1/measurements/",
+        [{"kpi": kpi.pk, "at": ahead, "value": 1}],
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {"0": {"at": ["A measurement cannot be in the future."]}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pipelines_pushing_the_same_batch_at_once_record_it_once(bob, kpi):
+    """Both answers succeed; between them every point is created once and the rest counted as
+    already recorded, whichever commits first."""
+    from django.test import Client
+
+    batch = _batch(kpi, 2000)
+    barrier, answers = threading.Barrier(2), []
+
+    def push():
+        client = Client()
+        client.force_login(bob)
+        barrier.wait()
+        try:
+            answers.append(
+                client.post("/api/v1/measurements/", batch, content_type="application/json")
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=push) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(answer.status_code for answer in answers) in ([200, 201], [201, 201])
+    bodies = [answer.json() for answer in answers]
+    assert sum(body["created"] for body in bodies) == 2000
+    assert sum(body["already_recorded"] for body in bodies) == 2000
+    assert Measurement.objects.filter(kpi=kpi).count() == 2000
