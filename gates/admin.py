@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gates import services
+from gates import policy, services
 from gates.models import (
     AuditAction,
     Gate,
@@ -19,9 +19,18 @@ from projects.admin import (
 from projects.policy import Action
 
 
-class GateCriterionInline(ProjectScopedInline, admin.TabularInline):
-    model = GateCriterion
+class GateDefinitionInline(ProjectScopedInline):
+    """A gate's criteria or approvers, changed only while the gate is a draft or open."""
+
     edit_action = Action.MANAGE
+
+    def has_add_permission(self, request, obj=None):
+        allowed = super().has_add_permission(request, obj)
+        return allowed and (obj is None or policy.definition_is_open(obj))
+
+
+class GateCriterionInline(GateDefinitionInline, admin.TabularInline):
+    model = GateCriterion
     fields = [
         "order",
         "text",
@@ -37,9 +46,8 @@ class GateCriterionInline(ProjectScopedInline, admin.TabularInline):
     extra = 0
 
 
-class GateApproverInline(ProjectScopedInline, admin.TabularInline):
+class GateApproverInline(GateDefinitionInline, admin.TabularInline):
     model = GateApprover
-    edit_action = Action.MANAGE
     fields = ["title", "user", "role"]
     extra = 0
 
@@ -52,6 +60,20 @@ class SignOffInline(RecordedByServicesInline):
 class GateDefinitionAdminMixin:
     """Saving or deleting a criterion or approver goes into the gate's trail and invalidates
     signatures given on the old definition."""
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or policy.definition_is_open(obj.gate))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or policy.definition_is_open(obj.gate))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "gate" and field is not None:
+            field.queryset = field.queryset.filter(state__in=policy.DEFINITION_OPEN_STATES)
+        return field
 
     def save_model(self, request, obj, form, change):
         services.gate_definition_save(row=obj, by=request.user)

@@ -5,22 +5,48 @@ sign-offs (given, never changed) and their audit trail (read only).
 
 `/api/gates/<pk>/` stays for tools set up before `/api/v1/`."""
 
+from contextlib import contextmanager
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import FixedAfterCreate, RelatedObject
+from config.api import Conflict, FixedAfterCreate, RelatedObject
 from gates import policy, services
-from gates.models import Gate, GateApprover, GateAuditEntry, GateCriterion, SignOff
+from gates.models import (
+    Gate,
+    GateApprover,
+    GateAuditEntry,
+    GateCriterion,
+    GateDelegation,
+    SignOff,
+)
 from gates.records import gate_record
 from metrics import policy as metric_policy
 from projects import policy as project_policy
 from projects.api import IdFilter
+from projects.policy import Action
+
+CONFLICT = OpenApiResponse(
+    description="Not possible in the gate's state (decided, cancelled, already done); "
+    "`detail` says why. Nothing changed.",
+)
+DEFINITION_CHANGE = extend_schema(responses={409: CONFLICT})
+
+
+@contextmanager
+def refused_as_conflict():
+    """A gate service's refusal, as the API's 409 with its message."""
+    try:
+        yield
+    except services.GateRefused as refused:
+        raise Conflict(str(refused)) from None
 
 
 @extend_schema(exclude=True)  # the same record as /api/v1/gates/<id>/record/
@@ -120,6 +146,41 @@ class GateRecordSerializer(serializers.Serializer):
     audit = AuditRecordSerializer()
 
 
+class GateCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why, for the gate's trail.")
+
+
+class DelegationSerializer(serializers.ModelSerializer):
+    delegator = serializers.CharField(source="delegator.username", read_only=True)
+    delegate = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        error_messages={"does_not_exist": "No active user has the username {value}."},
+        help_text="Who may sign for you: a member of the project, by username.",
+    )
+    until = serializers.DateTimeField(source="ends_at", help_text="When the delegation ends.")
+
+    class Meta:
+        model = GateDelegation
+        fields = ["id", "gate", "delegator", "delegate", "starts_at", "until"]
+        read_only_fields = ["gate", "starts_at"]
+
+    def validate_delegate(self, delegate):
+        if delegate == self.context["request"].user:
+            raise serializers.ValidationError("Delegate to someone else.")
+        return delegate
+
+    def validate_until(self, until):
+        if until <= timezone.now():
+            raise serializers.ValidationError("The delegation must end in the future.")
+        return until
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        values["until"] = values.pop("ends_at")
+        return values
+
+
 class GateFilter(filters.FilterSet):
     project = IdFilter(field_name="project")
 
@@ -148,6 +209,47 @@ class GateViewSet(viewsets.ReadOnlyModelViewSet):
         NO-GO / CONDITIONAL GO), the signatures with their meaning, the verified trail."""
         return Response(gate_record(self.get_object()))
 
+    @extend_schema(request=None, responses={200: GateSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def open(self, request, pk=None):
+        """Open a draft gate for sign-off (the project's managers), as its page does."""
+        gate = policy.get_gate_for(request.user, pk, Action.MANAGE)
+        with refused_as_conflict():
+            gate = services.gate_open(gate=gate, by=request.user)
+        return Response(GateSerializer(gate).data)
+
+    @extend_schema(request=GateCancelSerializer, responses={200: GateSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a draft or open gate (the project's managers); the reason goes into its
+        trail."""
+        gate = policy.get_gate_for(request.user, pk, Action.MANAGE)
+        body = GateCancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with refused_as_conflict():
+            gate = services.gate_cancel(gate=gate, by=request.user, reason=body.data["reason"])
+        return Response(GateSerializer(gate).data)
+
+    @extend_schema(
+        request=DelegationSerializer, responses={201: DelegationSerializer, 409: CONFLICT}
+    )
+    @action(detail=True, methods=["post"])
+    def delegations(self, request, pk=None):
+        """A required approver lets another member of the project sign for them until a
+        time, as on the gate's page; recorded in the gate's trail."""
+        gate = self.get_object()
+        body = DelegationSerializer(data=request.data, context={"gate": gate, "request": request})
+        body.is_valid(raise_exception=True)
+        with refused_as_conflict():
+            delegation = services.gate_delegate(
+                gate=gate,
+                delegator=request.user,
+                delegate=body.validated_data["delegate"],
+                until=body.validated_data["until"],
+                by=request.user,
+            )
+        return Response(DelegationSerializer(delegation).data, status=201)
+
 
 # -- a gate's definition: criteria and approvers, set up by the project's managers ---------------
 
@@ -157,10 +259,13 @@ class GateDefinitionViewSet(viewsets.ModelViewSet):
     in the gate's trail and invalidates signatures given on the old definition."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    related = ()  # fetched with each row, for the serializer
 
     def get_queryset(self):
         model = self.get_serializer_class().Meta.model
-        return model.objects.filter(gate__in=policy.visible_gates(self.request.user))
+        return model.objects.filter(
+            gate__in=policy.visible_gates(self.request.user)
+        ).select_related(*self.related)
 
     def get_object(self):
         model = self.get_serializer_class().Meta.model
@@ -181,16 +286,19 @@ class GateDefinitionViewSet(viewsets.ModelViewSet):
         row = serializer.Meta.model(**serializer.validated_data)
         if not policy.can_manage_gate(self.request.user, row.gate):
             raise PermissionDenied("Only the project's managers change a gate's definition.")
-        serializer.instance = services.gate_definition_save(row=row, by=self.request.user)
+        with refused_as_conflict():
+            serializer.instance = services.gate_definition_save(row=row, by=self.request.user)
 
     def perform_update(self, serializer):
         row = serializer.instance
         for field, value in serializer.validated_data.items():
             setattr(row, field, value)
-        serializer.instance = services.gate_definition_save(row=row, by=self.request.user)
+        with refused_as_conflict():
+            serializer.instance = services.gate_definition_save(row=row, by=self.request.user)
 
     def perform_destroy(self, instance):
-        services.gate_definition_delete(row=instance, by=self.request.user)
+        with refused_as_conflict():
+            services.gate_definition_delete(row=instance, by=self.request.user)
 
 
 class GateDefinitionSerializer(FixedAfterCreate, serializers.ModelSerializer):
@@ -233,12 +341,36 @@ class CriterionFilter(filters.FilterSet):
         fields = ["gate", "project", "kind", "critical", "rollback"]
 
 
+@extend_schema_view(
+    create=DEFINITION_CHANGE,
+    update=DEFINITION_CHANGE,
+    partial_update=DEFINITION_CHANGE,
+    destroy=DEFINITION_CHANGE,
+)
 class CriterionViewSet(GateDefinitionViewSet):
     serializer_class = CriterionSerializer
     filterset_class = CriterionFilter
     ordering_fields = ["order"]
     ordering = ["gate", "order", "pk"]
     lookup_value_converter = "id"
+
+    @extend_schema(request=None, responses={200: CriterionSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def attest(self, request, pk=None):
+        """Vouch for a manual criterion of a draft or open gate (the project's editors): your
+        name and the time become its evidence, as on the gate's page."""
+        criterion = (
+            GateCriterion.objects.filter(gate__in=policy.visible_gates(request.user), pk=pk)
+            .select_related("gate")
+            .first()
+        )
+        if criterion is None:
+            raise NotFound("No such criterion that you may see.")
+        policy.get_gate_for(request.user, criterion.gate_id, Action.EDIT)
+        with refused_as_conflict():
+            services.gate_criterion_attest(criterion=criterion, by=request.user)
+        criterion.refresh_from_db()
+        return Response(CriterionSerializer(criterion, context={"request": request}).data)
 
 
 class ApproverSerializer(GateDefinitionSerializer):
@@ -247,6 +379,7 @@ class ApproverSerializer(GateDefinitionSerializer):
         queryset=get_user_model().objects.filter(is_active=True),
         required=False,
         allow_null=True,
+        error_messages={"does_not_exist": "No active user has the username {value}."},
         help_text="A named approver, by username; or leave out and give a role.",
     )
 
@@ -265,9 +398,16 @@ class ApproverFilter(filters.FilterSet):
         fields = ["gate", "project", "role"]
 
 
+@extend_schema_view(
+    create=DEFINITION_CHANGE,
+    update=DEFINITION_CHANGE,
+    partial_update=DEFINITION_CHANGE,
+    destroy=DEFINITION_CHANGE,
+)
 class ApproverViewSet(GateDefinitionViewSet):
     serializer_class = ApproverSerializer
     filterset_class = ApproverFilter
+    related = ("user",)
     ordering = ["gate", "pk"]
     lookup_value_converter = "id"
 
@@ -356,6 +496,8 @@ class SignOffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                 conditions=data.get("conditions", ""),
                 request=self.request._request,  # the login lockout counts a wrong password
             )
+        except services.PasswordRefused as refused:
+            raise serializers.ValidationError({"password": [str(refused)]}) from None
         except services.GateRefused as refused:
             raise serializers.ValidationError({"non_field_errors": [str(refused)]}) from None
 

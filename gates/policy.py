@@ -21,6 +21,19 @@ def can_manage_gate(user: User, gate: Gate) -> bool:
     return project_policy.can(user, gate.project, Action.MANAGE)
 
 
+# Criteria and approvers change only while the gate is a draft or open: once decided or
+# cancelled they are part of its record.
+DEFINITION_OPEN_STATES = (GateState.DRAFT, GateState.OPEN)
+
+
+def definition_is_open(gate: Gate) -> bool:
+    return gate.state in DEFINITION_OPEN_STATES
+
+
+def can_change_gate_definition(user: User, gate: Gate) -> bool:
+    return can_manage_gate(user, gate) and definition_is_open(gate)
+
+
 def is_required_approver(user: User, gate: Gate) -> bool:
     if not can_view_gate(user, gate):
         return False

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from gates import policy
 from gates.evaluation import GateEvaluation, evaluate_gate
 from gates.models import (
     AuditAction,
@@ -35,6 +36,10 @@ GENESIS = "0" * 64
 
 class GateRefused(Exception):
     """The action is not allowed now; the message says why, for the person who tried."""
+
+
+class PasswordRefused(GateRefused):
+    """The password entered to sign is not the signer's."""
 
 
 # The audit trail
@@ -220,7 +225,7 @@ def gate_sign(
     since they read it. May decide the gate."""
     # Checked before the transaction, so that a failed attempt is kept for the lockout.
     if authenticate(request, username=signer.get_username(), password=password) != signer:
-        raise GateRefused("The password is not correct; nothing was signed.")
+        raise PasswordRefused("The password is not correct; nothing was signed.")
     return _sign(
         gate=gate,
         signer=signer,
@@ -464,11 +469,24 @@ def _definition_action(row) -> str:
     )
 
 
+def _definition_locked(gate: Gate) -> Gate:
+    """The gate, locked, if its definition may still change: a decided or cancelled gate's
+    criteria and approvers are part of its record."""
+    gate = _locked(gate)
+    if not policy.definition_is_open(gate):
+        raise GateRefused(
+            f"This gate is {gate.get_state_display().lower()}: its criteria and approvers are "
+            "part of its record and are not changed."
+        )
+    return gate
+
+
 @transaction.atomic
 def gate_definition_save(*, row: GateCriterion | GateApprover, by) -> GateCriterion | GateApprover:
-    """Save a criterion or an approver of a gate (new or changed), validated as a form would
-    be; the change goes into the gate's trail and invalidates signatures given on the old
-    definition."""
+    """Save a criterion or an approver of a draft or open gate (new or changed), validated as
+    a form would be, under the gate's lock; the change goes into the gate's trail and
+    invalidates signatures given on the old definition."""
+    _definition_locked(row.gate)
     before = _described(type(row).objects.get(pk=row.pk)) if row.pk else {}
     row.full_clean()
     row.save()
@@ -480,8 +498,10 @@ def gate_definition_save(*, row: GateCriterion | GateApprover, by) -> GateCriter
 
 @transaction.atomic
 def gate_definition_delete(*, row: GateCriterion | GateApprover, by) -> None:
-    """Remove a criterion or an approver from its gate, recorded as a change of definition."""
-    gate, before = row.gate, _described(row)
+    """Remove a criterion or an approver from its draft or open gate, recorded as a change of
+    definition."""
+    gate = _definition_locked(row.gate)
+    before = _described(row)
     row.delete()
     gate_definition_changed(
         gate=gate, by=by, action=_definition_action(row), before=before, after={}

@@ -357,3 +357,27 @@ def test_an_admin_save_is_a_new_version_that_open_editors_are_told_about(client,
             phase=phase, version=seen_in_the_plan_page, by=alice, changes={"name": "Lost?"}
         )
     assert Phase.objects.get(pk=phase.pk).name == "Foundation (admin)"
+
+
+def test_a_decided_gates_criteria_and_approvers_are_read_only_in_the_admin(
+    client, alice, project_a
+):
+    from gates.models import GateCriterion
+
+    gate = GateFactory(project=project_a, name="Cutover")
+    criterion = GateCriterionFactory(gate=gate, text="Runbook rehearsed", kind="manual")
+    Gate.objects.filter(pk=gate.pk).update(
+        state="decided", decision="go", decided_at=timezone.now()
+    )
+    client.force_login(alice)
+    page = client.get(admin_url(GateCriterion, "change", criterion.pk))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    changed = client.post(admin_url(GateCriterion, "change", criterion.pk), {"text": "Changed"})
+    assert changed.status_code == 403
+    deleted = client.post(admin_url(GateCriterion, "delete", criterion.pk), {"post": "yes"})
+    assert deleted.status_code == 403
+    gate_page = client.get(admin_url(Gate, "change", gate.pk)).content.decode()
+    assert 'name="criteria-0-text"' not in gate_page  # the inline shows, read-only
+    assert "Runbook rehearsed" in gate_page
+    criterion.refresh_from_db()
+    assert criterion.text == "Runbook rehearsed"

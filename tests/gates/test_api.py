@@ -52,7 +52,7 @@ def test_a_signature_needs_the_password_and_is_then_recorded_with_the_gate_as_re
     wrong = sign(client, gate, password="not it")
     assert wrong.status_code == 400
     assert wrong.json()["errors"] == {
-        "non_field_errors": ["The password is not correct; nothing was signed."]
+        "password": ["The password is not correct; nothing was signed."]
     }
     assert not SignOff.objects.exists()
 
@@ -207,3 +207,121 @@ def test_the_audit_trail_is_read_only(client, gate, alice):
     assert entry["action"] == "opened" and entry["actor"] == "alice"
     assert post(client, "/api/v1/audit-entries/", {"gate": gate.pk}).status_code == 405
     assert client.delete(f"/api/v1/audit-entries/{entry['id']}/").status_code == 405
+
+
+def test_a_decided_gate_keeps_its_criteria_and_approvers(client, gate, alice, carol):
+    """Once decided, what the gate was judged on is its record: the API refuses to change,
+    add or remove a criterion or an approver (409), and nothing changes."""
+    client.force_login(carol)
+    assert sign(client, gate).status_code == 201
+    gate.refresh_from_db()
+    assert gate.state == "decided"
+    criterion = gate.criteria.get()
+    approver = gate.approvers.get()
+    trail_before = gate.audit_entries.count()
+
+    client.force_login(alice)
+    changed = client.patch(
+        f"/api/v1/gate-criteria/{criterion.pk}/",
+        {"text": "changed after the decision"},
+        content_type="application/json",
+    )
+    assert changed.status_code == 409
+    assert "part of its record" in changed.json()["detail"]
+    assert client.delete(f"/api/v1/gate-criteria/{criterion.pk}/").status_code == 409
+    assert client.delete(f"/api/v1/gate-approvers/{approver.pk}/").status_code == 409
+    added = post(
+        client, "/api/v1/gate-criteria/", {"gate": gate.pk, "text": "One more", "kind": "manual"}
+    )
+    assert added.status_code == 409
+    criterion.refresh_from_db()
+    assert criterion.text == "p95 < 500 ms"
+    assert gate.criteria.count() == 1 and gate.approvers.count() == 1
+    assert gate.audit_entries.count() == trail_before
+
+
+def test_managers_open_and_cancel_gates_as_on_the_page(client, project_a, alice, bob, oscar):
+    draft = GateFactory(project=project_a, name="Phase 1 exit")
+    client.force_login(bob)  # a contributor: may see, may not open
+    assert post(client, f"/api/v1/gates/{draft.pk}/open/", {}).status_code == 403
+    client.force_login(oscar)  # another project's manager: not found
+    assert post(client, f"/api/v1/gates/{draft.pk}/open/", {}).status_code == 404
+
+    client.force_login(alice)
+    opened = post(client, f"/api/v1/gates/{draft.pk}/open/", {})
+    assert opened.status_code == 200 and opened.json()["state"] == "open"
+    again = post(client, f"/api/v1/gates/{draft.pk}/open/", {})
+    assert again.status_code == 409
+    assert again.json() == {
+        "detail": "Only a draft gate can be opened; this one is open for sign-off."
+    }
+
+    no_reason = post(client, f"/api/v1/gates/{draft.pk}/cancel/", {})
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
+    cancelled = post(client, f"/api/v1/gates/{draft.pk}/cancel/", {"reason": "Merged into 2"})
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    actions = list(draft.audit_entries.order_by("sequence").values_list("action", flat=True))
+    assert actions[-2:] == ["opened", "cancelled"]
+    assert draft.audit_entries.last().after["reason"] == "Merged into 2"
+
+
+def test_an_approver_delegates_their_signature_over_the_api(client, gate, bob, carol, alice):
+    client.force_login(bob)  # not an approver of the gate
+    until = (timezone.now() + timedelta(days=2)).isoformat()
+    refused = post(
+        client, f"/api/v1/gates/{gate.pk}/delegations/", {"delegate": "alice", "until": until}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "Only a required approver can delegate their signature."
+
+    client.force_login(carol)
+    past = post(
+        client,
+        f"/api/v1/gates/{gate.pk}/delegations/",
+        {"delegate": bob.username, "until": "2020-01-01T00:00:00Z"},
+    )
+    assert past.status_code == 400
+    assert past.json()["errors"] == {"until": ["The delegation must end in the future."]}
+    made = post(
+        client, f"/api/v1/gates/{gate.pk}/delegations/", {"delegate": bob.username, "until": until}
+    )
+    assert made.status_code == 201, made.json()
+    assert (made.json()["delegator"], made.json()["delegate"]) == ("carol", "bob")
+
+    client.force_login(bob)  # now bob signs for carol
+    signed = sign(client, gate, password=PASSWORD)
+    assert signed.status_code == 201, signed.json()
+    assert (signed.json()["signer"], signed.json()["on_behalf_of"]) == ("bob", "carol")
+
+
+def test_a_manual_criterion_is_attested_by_an_editor(client, gate, bob, victor):
+    manual = GateCriterionFactory(gate=gate, order=2, text="Runbook rehearsed", kind="manual")
+    client.force_login(victor)  # a viewer: may read, not attest
+    assert post(client, f"/api/v1/gate-criteria/{manual.pk}/attest/", {}).status_code == 403
+    client.force_login(bob)
+    attested = post(client, f"/api/v1/gate-criteria/{manual.pk}/attest/", {})
+    assert attested.status_code == 200
+    assert attested.json()["attested_by"] == bob.pk and attested.json()["attested_at"]
+    twice = post(client, f"/api/v1/gate-criteria/{manual.pk}/attest/", {})
+    assert twice.status_code == 409
+    assert twice.json()["detail"] == "This criterion is already attested."
+    kpi_criterion = gate.criteria.get(order=1)
+    on_data = post(client, f"/api/v1/gate-criteria/{kpi_criterion.pk}/attest/", {})
+    assert on_data.status_code == 409
+
+
+def test_approver_lists_take_the_same_queries_for_3_or_30(
+    client, project_a, alice, django_assert_max_num_queries
+):
+    gate = GateFactory(project=project_a)
+    client.force_login(alice)
+
+    def approvers_listed(count):
+        for n in range(count - gate.approvers.count()):
+            GateApproverFactory(gate=gate, title=f"Approver {n}", user=UserFactory(), role="")
+        with django_assert_max_num_queries(8) as captured:
+            listed = client.get(f"/api/v1/gate-approvers/?gate={gate.pk}")
+        assert listed.status_code == 200 and listed.json()["count"] == count
+        return len(captured)
+
+    assert approvers_listed(3) == approvers_listed(30)
