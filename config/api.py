@@ -3,6 +3,7 @@
 Errors read `{"detail": "...", "errors": {"field": ["message", ...]}}`: `detail` says what
 happened in a sentence, `errors` (on validation) names each field that was wrong and why."""
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.urls import register_converter
 from rest_framework import exceptions, serializers
@@ -38,14 +39,13 @@ class ObjectId(serializers.IntegerField):
         super().__init__(**kwargs)
 
 
-class RelatedObject(serializers.PrimaryKeyRelatedField):
-    """A related object by its id, checked to be a possible id, then looked up among those
-    the user may see (`among(user)`, a policy function): any other is not found (404), as on
-    the pages, whether it exists or not. Whether they may change it is the view's to say."""
+class _AmongVisible:
+    """A related object looked up among those the user may see (`among(user)`, a policy
+    function): any other is not found (404), as on the pages, whether it exists or not.
+    Whether they may change it is the view's to say."""
 
     def __init__(self, *, among, **kwargs):
         self.among = among
-        kwargs.setdefault("pk_field", ObjectId())
         super().__init__(**kwargs)
 
     def get_queryset(self):
@@ -64,13 +64,37 @@ class RelatedObject(serializers.PrimaryKeyRelatedField):
             raise
 
 
+class RelatedObject(_AmongVisible, serializers.PrimaryKeyRelatedField):
+    """A related object by its id, checked to be a possible id, then looked up among those
+    the user may see."""
+
+    def __init__(self, *, among, **kwargs):
+        kwargs.setdefault("pk_field", ObjectId())
+        super().__init__(among=among, **kwargs)
+
+
+class RelatedSlug(_AmongVisible, serializers.SlugRelatedField):
+    """A related object by its slug, looked up among those the user may see."""
+
+
+class Conflict(exceptions.APIException):
+    """Not possible in the object's current state; nothing changed."""
+
+    status_code = 409
+    default_detail = "Not possible in the object's current state; nothing changed."
+    default_code = "conflict"
+
+
 def api_exception_handler(error, context):
+    """One error body for every answer: `detail`, and on a validation error `errors` by
+    field, errors of no one field under `non_field_errors` (as DRF names them)."""
     if isinstance(error, ModelValidationError):  # from a model's full_clean in a service
-        error = exceptions.ValidationError(
-            error.message_dict
-            if hasattr(error, "error_dict")
-            else {"non_field_errors": error.messages}
-        )
+        messages = error.message_dict if hasattr(error, "error_dict") else {}
+        if not hasattr(error, "error_dict"):
+            messages = {"non_field_errors": error.messages}
+        if NON_FIELD_ERRORS in messages:
+            messages["non_field_errors"] = messages.pop(NON_FIELD_ERRORS)
+        error = exceptions.ValidationError(messages)
     response = exception_handler(error, context)
     if response is None:
         return None
@@ -80,7 +104,13 @@ def api_exception_handler(error, context):
             if isinstance(response.data, dict)
             else {"non_field_errors": response.data}
         )
-        response.data = {"detail": "Nothing was saved: correct the fields named.", "errors": errors}
+        request = context.get("request")
+        detail = (
+            "The request is not valid: correct the parameters named."
+            if request is not None and request.method in ("GET", "HEAD", "OPTIONS")
+            else "Nothing was saved: correct the fields named."
+        )
+        response.data = {"detail": detail, "errors": errors}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": str(response.data["detail"])}
     return response
@@ -120,6 +150,9 @@ ERROR_ANSWERS = {
 }
 
 
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
 def error_answers(result, generator, request, public):
     """Every operation documents the errors it may answer with, all in one body; a POST or
     PUT says that its body is required."""
@@ -130,13 +163,8 @@ def error_answers(result, generator, request, public):
                 operation["requestBody"]["required"] = True  # every one of them needs its body
             responses = operation.setdefault("responses", {})
             for code, description in ERROR_ANSWERS.items():
-                responses.setdefault(
-                    code,
-                    {
-                        "description": description,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
-                )
+                responses.setdefault(code, {"description": description})
+            for code, answer in responses.items():
+                if int(code) >= 400:
+                    answer.setdefault("content", ERROR_CONTENT)
     return result

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -17,7 +17,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from config.api import ID_DIGITS, FixedAfterCreate, RelatedObject
+from config.api import ID_DIGITS, Conflict, FixedAfterCreate, RelatedObject, RelatedSlug
 from projects import policy, selectors, services
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from projects.plan_markdown import reader
@@ -93,7 +93,7 @@ class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ProjectSerializer(FixedAfterCreate, serializers.ModelSerializer):
-    programme = serializers.SlugRelatedField(slug_field="slug", queryset=Programme.objects.none())
+    programme = RelatedSlug(slug_field="slug", among=policy.visible_programmes)
     version = serializers.IntegerField(required=False, min_value=1)
 
     class Meta:
@@ -124,12 +124,6 @@ class ProjectSerializer(FixedAfterCreate, serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     fixed_after_create = ("programme", "code")  # the code: what reports and links know it by
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["programme"].queryset = policy.visible_programmes(request.user)
 
 
 class ProjectFilter(filters.FilterSet):
@@ -374,7 +368,9 @@ class ChecklistItemViewSet(
 
 class MembershipSerializer(FixedAfterCreate, serializers.ModelSerializer):
     user = serializers.SlugRelatedField(
-        slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        error_messages={"does_not_exist": "No active user has the username {value}."},
     )
     project = RelatedObject(
         among=policy.visible_projects,
@@ -413,6 +409,18 @@ class MembershipFilter(filters.FilterSet):
         fields = ["project", "programme", "user", "role"]
 
 
+MEMBERSHIP_CHANGE = extend_schema(
+    responses={
+        409: OpenApiResponse(
+            description="The change would leave the project without a manager; nothing changed."
+        )
+    }
+)
+
+
+@extend_schema_view(
+    update=MEMBERSHIP_CHANGE, partial_update=MEMBERSHIP_CHANGE, destroy=MEMBERSHIP_CHANGE
+)
 class MembershipViewSet(viewsets.ModelViewSet):
     """Who holds which role. Members see a project's members and the roles held on its whole
     programme; a project's managers grant, change and end its memberships. Programme-wide
@@ -448,10 +456,16 @@ class MembershipViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         membership = serializer.instance
         membership.role = serializer.validated_data.get("role", membership.role)
-        serializer.instance = services.membership_save(membership=membership)
+        try:
+            serializer.instance = services.membership_save(membership=membership)
+        except services.MembershipRefused as refused:
+            raise Conflict(str(refused)) from None
 
     def perform_destroy(self, instance):
-        services.membership_delete(membership=instance)
+        try:
+            services.membership_delete(membership=instance)
+        except services.MembershipRefused as refused:
+            raise Conflict(str(refused)) from None
 
 
 # -- plan import ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Max, Model
+from django.db.models import F, Max, Model, Q
 from django.utils import timezone
 
 from projects.models import (
@@ -17,6 +17,7 @@ from projects.models import (
     NotificationMute,
     Phase,
     Project,
+    Role,
 )
 
 
@@ -235,15 +236,47 @@ WORKER_HEARTBEAT_KEY = "waymark:worker-heartbeat"
 WORKERS_SEEN_KEY = "waymark:workers-seen"
 
 
+class MembershipRefused(Exception):
+    """A change of memberships that would leave a project without a manager."""
+
+
+def _keeps_a_manager(membership: Membership) -> None:
+    """Refuse to take the manager role away from `membership` if no one else manages its
+    project (on the project, or on its whole programme). The project's row is locked, so two
+    managers leaving at once cannot both go."""
+    project = Project.objects.select_for_update().get(pk=membership.project_id)
+    others = (
+        Membership.objects.filter(role=Role.MANAGER)
+        .filter(
+            Q(project_id=project.pk) | Q(project__isnull=True, programme_id=project.programme_id)
+        )
+        .exclude(pk=membership.pk)
+    )
+    if not others.exists():
+        raise MembershipRefused(
+            f"{membership.user.get_username()} is the last manager of {project.code}: make "
+            "someone else its manager first."
+        )
+
+
 @transaction.atomic
 def membership_save(*, membership: Membership) -> Membership:
-    """Grant or change a user's role on a project (one membership per user and project)."""
+    """Grant or change a user's role on a project (one membership per user and project); a
+    project keeps at least one manager."""
     membership.full_clean()
+    if membership.pk and membership.project_id and membership.role != Role.MANAGER:
+        was_manager = Membership.objects.filter(pk=membership.pk, role=Role.MANAGER).exists()
+        if was_manager:
+            _keeps_a_manager(membership)
     membership.save()
     return membership
 
 
+@transaction.atomic
 def membership_delete(*, membership: Membership) -> None:
+    """End a membership; a project keeps at least one manager."""
+    if membership.project_id and membership.role == Role.MANAGER:
+        _keeps_a_manager(membership)
     membership.delete()
 
 

@@ -188,3 +188,63 @@ def test_memberships_are_changed_by_the_projects_managers_only(client, bob, erin
     assert client.delete(f"/api/v1/memberships/{own['id']}/").status_code == 403
     client.force_login(oscar)  # another project's manager
     assert client.delete(f"/api/v1/memberships/{listed[0]['id']}/").status_code == 404
+
+
+def test_a_project_keeps_a_manager(client, alice, bob, project_a):
+    """The last manager can neither leave nor take another role (409); once someone else
+    manages the project, they can."""
+    client.force_login(alice)
+    own = client.get(f"/api/v1/memberships/?project={project_a.pk}&user=alice").json()
+    own_id = own["results"][0]["id"]
+    left = client.delete(f"/api/v1/memberships/{own_id}/")
+    assert left.status_code == 409
+    assert left.json() == {
+        "detail": f"alice is the last manager of {project_a.code}: make someone else its "
+        "manager first."
+    }
+    demoted = client.patch(
+        f"/api/v1/memberships/{own_id}/", {"role": "viewer"}, content_type="application/json"
+    )
+    assert demoted.status_code == 409
+    assert project_a.memberships.get(user=alice).role == "manager"
+
+    bobs = project_a.memberships.get(user=bob)
+    promoted = client.patch(
+        f"/api/v1/memberships/{bobs.pk}/", {"role": "manager"}, content_type="application/json"
+    )
+    assert promoted.status_code == 200
+    assert client.delete(f"/api/v1/memberships/{own_id}/").status_code == 204
+
+
+def test_a_programme_one_may_not_see_is_not_found_when_adding_a_project(client, alice, project_b):
+    client.force_login(alice)
+    response = client.post(
+        "/api/v1/projects/",
+        {"programme": project_b.programme.slug, "code": "NEW", "name": "New"},
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": f"No programme {project_b.programme.slug} that you may see."
+    }
+
+
+def test_errors_of_no_one_field_and_of_query_parameters_read_as_such(client, bob, phase):
+    client.force_login(bob)
+    backwards = client.patch(
+        f"/api/v1/phases/{phase.pk}/",
+        {
+            "baseline_start": "2027-03-01",
+            "baseline_end": "2027-02-01",
+            "version": phase.version,
+        },
+        content_type="application/json",
+    )
+    assert backwards.status_code == 400
+    assert backwards.json()["errors"] == {
+        "non_field_errors": ["The baseline end must not be before its start."]
+    }
+    bad_filter = client.get("/api/v1/phases/?project=not-a-number")
+    assert bad_filter.status_code == 400
+    assert bad_filter.json()["detail"] == "The request is not valid: correct the parameters named."
+    assert "project" in bad_filter.json()["errors"]
