@@ -6,9 +6,11 @@ happened in a sentence, `errors` (on validation) names each field that was wrong
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.urls import register_converter
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
+WRITES = ("create", "update", "partial_update", "destroy")
 ID_DIGITS = 18  # ids beyond this many digits are no row's (the database holds 63-bit ids)
 
 
@@ -75,6 +77,17 @@ class RelatedObject(_AmongVisible, serializers.PrimaryKeyRelatedField):
 
 class RelatedSlug(_AmongVisible, serializers.SlugRelatedField):
     """A related object by its slug, looked up among those the user may see."""
+
+
+def writes_that_may_conflict(serializer, description: str, actions=WRITES) -> dict:
+    """`extend_schema_view` arguments: a viewset's writes answered as usual, or with a 409
+    (`description` says when)."""
+    conflict = OpenApiResponse(description=description)
+    usual = {"create": {201: serializer}, "destroy": {204: None}}
+    return {
+        name: extend_schema(responses={**usual.get(name, {200: serializer}), 409: conflict})
+        for name in actions
+    }
 
 
 class Conflict(exceptions.APIException):

@@ -17,7 +17,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Conflict, FixedAfterCreate, RelatedObject
+from config.api import Conflict, FixedAfterCreate, RelatedObject, writes_that_may_conflict
 from gates import policy, services
 from gates.models import (
     Gate,
@@ -37,7 +37,7 @@ CONFLICT = OpenApiResponse(
     description="Not possible in the gate's state (decided, cancelled, already done); "
     "`detail` says why. Nothing changed.",
 )
-DEFINITION_CHANGE = extend_schema(responses={409: CONFLICT})
+DEFINITION_CONFLICT = "The gate is decided or cancelled: its definition is part of its record."
 
 
 @contextmanager
@@ -341,12 +341,7 @@ class CriterionFilter(filters.FilterSet):
         fields = ["gate", "project", "kind", "critical", "rollback"]
 
 
-@extend_schema_view(
-    create=DEFINITION_CHANGE,
-    update=DEFINITION_CHANGE,
-    partial_update=DEFINITION_CHANGE,
-    destroy=DEFINITION_CHANGE,
-)
+@extend_schema_view(**writes_that_may_conflict(CriterionSerializer, DEFINITION_CONFLICT))
 class CriterionViewSet(GateDefinitionViewSet):
     serializer_class = CriterionSerializer
     filterset_class = CriterionFilter
@@ -398,12 +393,7 @@ class ApproverFilter(filters.FilterSet):
         fields = ["gate", "project", "role"]
 
 
-@extend_schema_view(
-    create=DEFINITION_CHANGE,
-    update=DEFINITION_CHANGE,
-    partial_update=DEFINITION_CHANGE,
-    destroy=DEFINITION_CHANGE,
-)
+@extend_schema_view(**writes_that_may_conflict(ApproverSerializer, DEFINITION_CONFLICT))
 class ApproverViewSet(GateDefinitionViewSet):
     serializer_class = ApproverSerializer
     filterset_class = ApproverFilter

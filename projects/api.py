@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -17,7 +17,14 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from config.api import ID_DIGITS, Conflict, FixedAfterCreate, RelatedObject, RelatedSlug
+from config.api import (
+    ID_DIGITS,
+    Conflict,
+    FixedAfterCreate,
+    RelatedObject,
+    RelatedSlug,
+    writes_that_may_conflict,
+)
 from projects import policy, selectors, services
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from projects.plan_markdown import reader
@@ -409,17 +416,12 @@ class MembershipFilter(filters.FilterSet):
         fields = ["project", "programme", "user", "role"]
 
 
-MEMBERSHIP_CHANGE = extend_schema(
-    responses={
-        409: OpenApiResponse(
-            description="The change would leave the project without a manager; nothing changed."
-        )
-    }
-)
-
-
 @extend_schema_view(
-    update=MEMBERSHIP_CHANGE, partial_update=MEMBERSHIP_CHANGE, destroy=MEMBERSHIP_CHANGE
+    **writes_that_may_conflict(
+        MembershipSerializer,
+        "The change would leave the project without a manager; nothing changed.",
+        actions=("update", "partial_update", "destroy"),
+    )
 )
 class MembershipViewSet(viewsets.ModelViewSet):
     """Who holds which role. Members see a project's members and the roles held on its whole
