@@ -225,7 +225,8 @@ def test_a_changed_value_for_a_recorded_moment_is_refused(client, token, kpi):
     at = timezone.now().isoformat()
     push(client, token, {"kpi": kpi.pk, "at": at, "value": 1})
     response = push(client, token, [{"kpi": kpi.pk, "at": at, "value": 2}])
-    assert response.status_code == 409 and "not changed" in response.json()["detail"]
+    assert response.status_code == 409
+    assert "measurements are not changed" in response.json()["errors"]["0"]["value"][0]
 
 
 def test_pushing_needs_a_token_and_edit_rights(client, kpi, erin):
