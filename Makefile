@@ -44,5 +44,11 @@ lint: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
+# The benchmark on PostgreSQL (DATABASE_URL's server, or the local one): SCALE=0.01 is the quick
+# mode CI runs; a full run (SCALE=1) writes bench/results/latest.json and docs/performance.md.
+SCALE ?= 1
+bench: install
+	env -u DEBUG $(PY) -m bench.run --scale $(SCALE) $(BENCH_ARGS)
+
 clean:
 	rm -rf var .pytest_cache .ruff_cache
