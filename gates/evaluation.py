@@ -7,7 +7,8 @@ from enum import StrEnum
 from django.db.models import Count, Q
 
 from gates.models import CriterionKind, Decision, Gate
-from metrics.models import Comparator, Measurement
+from metrics import selectors as metric_selectors
+from metrics.models import Comparator
 from projects.models import ChecklistItem
 
 
@@ -60,13 +61,7 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
     """Judge every criterion of `gate` now, in a constant number of queries."""
     criteria = list(gate.criteria.select_related("kpi", "phase").order_by("order", "pk"))
     kpi_ids = {c.kpi_id for c in criteria if c.kpi_id}
-    latest: dict[int, tuple] = {}
-    for kpi_id, at, value in (
-        Measurement.objects.filter(kpi_id__in=kpi_ids)
-        .order_by("kpi_id", "-at")
-        .values_list("kpi_id", "at", "value")
-    ):
-        latest.setdefault(kpi_id, (at, value))
+    latest = metric_selectors.kpi_latest_values(kpi_ids=kpi_ids)
     phase_ids = {c.phase_id for c in criteria if c.phase_id}
     progress = {
         row["phase_id"]: (row["done"], row["total"])
