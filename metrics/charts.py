@@ -1,11 +1,10 @@
 """A KPI's measurements as a Plotly figure: target line, warning band, breaches marked."""
 
-import json
-
 import plotly.graph_objects as go
 
 from metrics import status
 from metrics.models import KPI, Comparator
+from projects.charts import figure_spec
 
 STATUS_COLOURS = {"breached": "#b3261e", "warning": "#c77700", "on_target": "#1e7b3c"}
 
@@ -83,39 +82,53 @@ def kpi_figure(kpi: KPI, series) -> dict:
                 annotation_text="warning",
             )
     figure.update_layout(
-        template="plotly_white",
+        template="none",  # the house template is added by figure_spec
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         showlegend=False,
         yaxis={"title": {"text": kpi.unit}, "automargin": True},
         font={"family": "system-ui, sans-serif", "size": 12},
     )
-    return json.loads(figure.to_json())
+    return figure_spec(figure)
 
 
 def sparkline_figure(kpi: KPI, points) -> dict:
-    """A tiny chart of the KPI's recent values for a status tile: no axes, its target dashed."""
-    figure = go.Figure()
-    figure.add_scatter(
-        x=[point.at.isoformat() for point in points],
-        y=[point.avg for point in points],
-        mode="lines" if len(points) > 2 else "lines+markers",  # a lone point shows as a dot
-        line={"color": STATUS_COLOURS.get(kpi.status, "#1f5fbf"), "width": 2},
-        marker={"size": 5},
-        hovertemplate="%{x|%d %b %H:%M}: %{y:.4g}"
+    """A tiny chart of the KPI's recent values for a status tile: no axes, its target dotted.
+    Written as plotly.js's own figure dictionary: a status page draws dozens of them, and
+    building each through plotly's validating objects took ~10 ms."""
+    trace = {
+        "type": "scatter",
+        "x": [point.at.isoformat() for point in points],
+        "y": [point.avg for point in points],
+        "mode": "lines" if len(points) > 2 else "lines+markers",  # a lone point shows as a dot
+        "line": {"color": STATUS_COLOURS.get(kpi.status, "#1f5fbf"), "width": 2},
+        "marker": {"size": 5},
+        "hovertemplate": "%{x|%d %b %H:%M}: %{y:.4g}"
         + (f" {kpi.unit}" if kpi.unit else "")
         + "<extra></extra>",
-    )
+    }
+    shapes = []
     if kpi.comparator is not None and points:
-        figure.add_hline(y=kpi.target_value, line_color="#5b6475", line_dash="dot", line_width=1)
-    figure.update_layout(
-        template="plotly_white",
-        height=60,
-        margin={"l": 0, "r": 0, "t": 2, "b": 2},
-        showlegend=False,
-        xaxis={"visible": False, "fixedrange": True},
-        yaxis={"visible": False, "fixedrange": True},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    return json.loads(figure.to_json())
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x domain",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": kpi.target_value,
+                "y1": kpi.target_value,
+                "line": {"color": "#5b6475", "dash": "dot", "width": 1},
+            }
+        )
+    layout = {
+        "height": 60,
+        "margin": {"l": 0, "r": 0, "t": 2, "b": 2},
+        "showlegend": False,
+        "xaxis": {"visible": False, "fixedrange": True},
+        "yaxis": {"visible": False, "fixedrange": True},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "shapes": shapes,
+    }
+    return {"data": [trace], "layout": layout}

@@ -210,6 +210,11 @@ def _kpi_reasons(kpis: list[KPIFact]) -> list[Reason]:
     return reasons
 
 
+def _day(value) -> str:
+    """A day as the reasons write it ("15 Nov"); formatted only for a reason that is given."""
+    return date_format(value, "j M")
+
+
 def _risk_label(risk: RiskFact) -> str:
     return f"{risk.key} {risk.title}"
 
@@ -218,12 +223,12 @@ def _risk_reasons(risks: list[RiskFact], today: date) -> list[Reason]:
     reasons = []
     for risk in risks:
         overdue = risk.review_by is not None and risk.review_by < today
-        when = date_format(risk.review_by, "j M") if risk.review_by else ""
         if risk.band == "critical" and overdue:
             reasons.append(
                 _reason(
                     "critical_risk_overdue",
-                    f"Critical risk {_risk_label(risk)} open past its review ({when})",
+                    f"Critical risk {_risk_label(risk)} open past its review "
+                    f"({_day(risk.review_by)})",
                 )
             )
         elif risk.band == "critical":
@@ -232,7 +237,7 @@ def _risk_reasons(risks: list[RiskFact], today: date) -> list[Reason]:
             reasons.append(
                 _reason(
                     "critical_risk_open",
-                    f"High risk {_risk_label(risk)} past its review ({when})",
+                    f"High risk {_risk_label(risk)} past its review ({_day(risk.review_by)})",
                 )
             )
     return reasons
@@ -247,16 +252,17 @@ def _gate_reasons(gates: list[GateFact], today: date) -> list[Reason]:
     decided = [gate for gate in gates if gate.state == "decided" and gate.decided_at]
     if decided:
         latest = max(decided, key=lambda gate: gate.decided_at)
-        on = date_format(latest.decided_at, "j M")
         if latest.decision == "no_go":
+            on = _day(latest.decided_at)
             reasons.append(_reason("gate_no_go", f"{latest.name} decided NO-GO on {on}"))
         elif latest.decision == "conditional_go":
+            on = _day(latest.decided_at)
             reasons.append(
                 _reason("gate_conditional", f"{latest.name} decided CONDITIONAL GO on {on}")
             )
     for gate in gates:
         if gate.state == "open" and gate.due_date and gate.due_date < today:
-            due = date_format(gate.due_date, "j M")
+            due = _day(gate.due_date)
             reasons.append(_reason("gate_overdue", f"{gate.name} awaits sign-off since {due}"))
     return reasons
 

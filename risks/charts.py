@@ -1,9 +1,8 @@
 """Plotly figures of the risk register: the 5×5 heatmap and a risk's score over time."""
 
-import json
-
 import plotly.graph_objects as go
 
+from projects.charts import figure_spec
 from risks.models import Impact, Likelihood
 from risks.scoring import band_of
 from risks.selectors import Heatmap
@@ -46,14 +45,14 @@ def heatmap_figure(heatmap: Heatmap) -> dict:
         )
     )
     figure.update_layout(
-        template="plotly_white",
+        template="none",  # the house template is added by figure_spec
         height=340,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": {"text": "Impact"}, "side": "bottom", "fixedrange": True},
         yaxis={"title": {"text": "Likelihood"}, "automargin": True, "fixedrange": True},
         font={"family": "system-ui, sans-serif", "size": 12},
     )
-    return json.loads(figure.to_json())
+    return figure_spec(figure)
 
 
 def score_trend_figure(assessments) -> dict:
@@ -69,10 +68,10 @@ def score_trend_figure(assessments) -> dict:
         )
     )
     figure.update_layout(
-        template="plotly_white",
+        template="none",  # the house template is added by figure_spec
         height=220,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         yaxis={"range": [0, 26], "title": {"text": "Score"}, "automargin": True},
         font={"family": "system-ui, sans-serif", "size": 12},
     )
-    return json.loads(figure.to_json())
+    return figure_spec(figure)
