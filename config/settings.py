@@ -130,6 +130,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}"),
+    # Rendered fragments of status pages, each kept under a digest of what it shows (see
+    # projects/templatetags/live.py): per process, nothing to invalidate, the oldest culled.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "waymark-fragments",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -165,6 +173,8 @@ RISK_BAND_THRESHOLDS = {
 }
 # How long an open high or critical risk may sit unresolved before it is escalated.
 RISK_ESCALATE_AFTER_HOURS = env.float("RISK_ESCALATE_AFTER_HOURS", default=24.0)
+# Risks per page of a register: a programme's can hold thousands.
+RISK_REGISTER_PAGE_SIZE = env.int("RISK_REGISTER_PAGE_SIZE", default=100)
 
 # Metric collection. Outbound HTTP goes only to hosts whose resolved addresses lie in these
 # networks (loopback unless configured), with these timeouts and this cap on answers.

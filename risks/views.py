@@ -1,8 +1,10 @@
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,10 +36,15 @@ def _register_context(request, *, projects, project=None, programme=None) -> dic
         if project
         else reverse("programme-risks", args=[programme.slug])
     )
+    register = Paginator(
+        selectors.risk_register(projects=projects, filters=filters),
+        settings.RISK_REGISTER_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
     return {
         "project": project,
         "programme": programme or project.programme,
-        "risks": selectors.risk_register(projects=projects, filters=filters),
+        "risks": register.object_list,
+        "register_page": register,
         "filters": filters,
         "heatmap": heatmap,
         "heatmap_figure": charts.heatmap_figure(heatmap),

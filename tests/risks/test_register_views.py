@@ -276,3 +276,19 @@ def test_muting_a_kind_from_the_notifications_page(client, alice):
         client.post(reverse("notification-mute"), {"kind": "nonsense", "muted": "1"}).status_code
         == 400
     )
+
+
+def test_a_long_register_comes_in_pages_that_keep_the_filters(client, alice, project_a, settings):
+    settings.RISK_REGISTER_PAGE_SIZE = 5
+    for n in range(12):
+        RiskFactory(project=project_a, title=f"Replica lag {n}", status="open")
+    client.force_login(alice)
+    url = reverse("risk-register", args=[project_a.pk])
+    first = client.get(url, {"status": "open"}).content.decode()
+    assert first.count('<tr id="risk-row-') == 5
+    assert "12 risks, filtered; 1–5 shown" in first
+    assert "Page 1 of 3" in first
+    assert "?status=open&amp;page=2" in first
+    last = client.get(url, {"status": "open", "page": 3}, headers={"HX-Request": "true"})
+    assert last.content.decode().count('<tr id="risk-row-') == 2
+    assert client.get(url, {"page": "999"}).status_code == 200  # past the end: the last page
