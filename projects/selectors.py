@@ -1,5 +1,6 @@
 """Reads of programmes and projects that pages share."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
@@ -322,6 +323,34 @@ class ProjectStatusRow:
     @property
     def rag(self) -> variance.RAG:
         return self.rating.rag
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything the row shows: the key its rendered fragment is kept under,
+        so that any change of these facts renders it anew."""
+        project, gate = self.project, self.next_gate
+        facts = (
+            project.pk,
+            project.code,
+            project.name,
+            project.manager_name,
+            project.manager.get_full_name() if project.manager_id else "",
+            self.variance,
+            self.rating,
+            (self.kpis_total, self.kpis_breached, self.kpis_at_risk),
+            self.critical_risks,
+            gate
+            and (
+                gate.pk,
+                gate.name,
+                gate.state,
+                getattr(gate, "signed", None),
+                getattr(gate, "approver_count", None),
+                gate.due_date,
+            ),
+            [(g.name, g.rollback_reason) for g in self.rollback_gates],
+        )
+        return hashlib.blake2s(repr(facts).encode(), digest_size=16).hexdigest()
 
 
 def project_status_rows(*, projects: QuerySet[Project], today: date) -> list[ProjectStatusRow]:

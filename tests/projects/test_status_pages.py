@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from gates.models import Decision, GateState
 from metrics.models import KPIStatus
+from projects.models import Project
 from tests.factories import (
     ChecklistItemFactory,
     GateApproverFactory,
@@ -310,3 +311,58 @@ def test_home_page_rates_projects_by_the_same_rules(client, erin, programme, pro
     page = client.get(reverse("home")).content.decode()
     assert "Off track" in page
     assert "Critical KPI breached: p95 write latency." in page
+
+
+def test_a_rows_kept_fragment_is_rendered_anew_when_what_it_shows_changes(
+    client, erin, programme, project_a
+):
+    """Rows are kept rendered under a digest of their facts: the same facts give the same
+    page; a renamed project, a gate opened or a KPI breached show at once."""
+    on_track(project_a)
+    gate = GateFactory(project=project_a, order=1, name="Cutover go/no-go")
+    kpi = KPIFactory(project=project_a, name="Error rate", critical=True, status="on_target")
+    client.force_login(erin)
+    url = reverse("programme-detail", args=[programme.slug])
+
+    def row():
+        page = client.get(url).content.decode()
+        return re.search(rf'<article[^>]+id="project-row-{project_a.pk}".*?</article>', page, re.S)[
+            0
+        ]
+
+    first = row()
+    assert row() == first
+    project_a.name = "Ledger on PostgreSQL"
+    project_a.save()
+    renamed = row()
+    assert "Ledger on PostgreSQL" in renamed and renamed != first
+    assert "state-draft" in renamed
+    gate.state = GateState.OPEN
+    gate.save()
+    assert "state-open" in row()
+    kpi.status = KPIStatus.BREACHED
+    kpi.save()
+    assert "Critical KPI breached: Error rate" in row()
+
+
+def test_a_rows_fingerprint_changes_with_each_fact_it_shows(erin, programme, project_a):
+    from dataclasses import replace
+
+    from projects import selectors
+
+    GateFactory(project=project_a, order=1)
+    RiskFactory(project=project_a, likelihood=5, impact=5)
+    (row,) = selectors.project_status_rows(
+        projects=Project.objects.filter(pk=project_a.pk), today=timezone.localdate()
+    )
+    changed = [
+        replace(row, kpis_breached=row.kpis_breached + 1),
+        replace(row, critical_risks=[]),
+        replace(row, rating=replace(row.rating, reasons=[])),
+        replace(row, variance=replace(row.variance, percent_complete=99.0)),
+        replace(row, rollback_gates=[row.next_gate]),
+    ]
+    assert len({row.fingerprint, *(other.fingerprint for other in changed)}) == 6
+    before = row.fingerprint
+    row.project.code = "NEW"
+    assert row.fingerprint != before
