@@ -5,9 +5,11 @@ the thousand.
 
 `/api/measurements/` (one value or a list) stays for pipelines set up before `/api/v1/`."""
 
+import math
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -17,7 +19,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import FixedAfterCreate, ObjectId, RelatedObject
+from config.api import MAX_ID, FixedAfterCreate, ObjectId, RelatedObject
 from metrics import policy, selectors, services
 from metrics.models import KPI, MAX_INTERVAL_MESSAGE, MetricSource
 from metrics.selectors import MAX_POINTS
@@ -28,6 +30,8 @@ from projects.policy import Action
 ERROR = OpenApiResponse(description="Nothing was recorded; `detail` says why.")
 
 MAX_BATCH = 5000
+NOTE_MAX = 500
+PLAIN_KEYS = {"kpi", "at", "value", "note"}
 FUTURE_ALLOWANCE = timedelta(minutes=1)  # a sender's clock a little ahead is not refused
 
 
@@ -35,7 +39,7 @@ class MeasurementIn(serializers.Serializer):
     kpi = ObjectId()
     at = serializers.DateTimeField()
     value = serializers.FloatField()
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX, default="")
 
     def validate_at(self, at):
         if at > timezone.now() + FUTURE_ALLOWANCE:
@@ -46,6 +50,35 @@ class MeasurementIn(serializers.Serializer):
         if value != value or value in (float("inf"), float("-inf")):
             raise serializers.ValidationError("Must be a finite number.")
         return value
+
+
+def plain_measurements(items: list) -> list[dict] | None:
+    """The batch as MeasurementIn would validate it, read directly when every item is plain
+    (an id, an ISO 8601 time with its offset, a finite number, a short note): thousands of
+    items in a fraction of the serializer's time. None if any item is not plain: the
+    serializer then reads the batch and names each error."""
+    latest = timezone.now() + FUTURE_ALLOWANCE
+    validated = []
+    for item in items:
+        if not isinstance(item, dict) or not item.keys() <= PLAIN_KEYS:
+            return None
+        kpi, at, value = item.get("kpi"), item.get("at"), item.get("value")
+        note = item.get("note", "")
+        if type(kpi) is not int or not 1 <= kpi <= MAX_ID or type(value) not in (int, float):
+            return None
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond any float
+            return None
+        if not math.isfinite(value):
+            return None
+        if not isinstance(note, str) or len(note.strip()) > NOTE_MAX:
+            return None
+        moment = parse_datetime(at) if isinstance(at, str) else None
+        if moment is None or moment.tzinfo is None or moment > latest:
+            return None
+        validated.append({"kpi": kpi, "at": moment, "value": value, "note": note.strip()})
+    return validated
 
 
 @extend_schema(exclude=True)  # to move under /api/v1/measurements/ with the KPI resources
@@ -62,21 +95,24 @@ class MeasurementPushView(APIView):
             return Response(
                 {"detail": f"Send at most {MAX_BATCH} measurements at once."}, status=400
             )
-        serializer = MeasurementIn(data=items, many=True)
-        if not serializer.is_valid():
-            errors = serializer.errors  # by position in the batch
-            if isinstance(errors, list):
-                errors = {index: error for index, error in enumerate(errors) if error}
-            return Response({"detail": "Nothing was recorded.", "errors": errors}, status=400)
+        validated = plain_measurements(items)
+        if validated is None:  # not all plain: the serializer says what is wrong, and where
+            serializer = MeasurementIn(data=items, many=True)
+            if not serializer.is_valid():
+                errors = serializer.errors  # by position in the batch
+                if isinstance(errors, list):
+                    errors = {index: error for index, error in enumerate(errors) if error}
+                return Response({"detail": "Nothing was recorded.", "errors": errors}, status=400)
+            validated = serializer.validated_data
         allowed = {
             kpi.pk: kpi
             for kpi in policy.visible_kpis(request.user)
             .select_related("project")
-            .filter(pk__in={item["kpi"] for item in serializer.validated_data})
+            .filter(pk__in={item["kpi"] for item in validated})
         }
         editable = {pk for pk, kpi in allowed.items() if policy.can_edit_kpi(request.user, kpi)}
         problems = {}
-        for index, item in enumerate(serializer.validated_data):
+        for index, item in enumerate(validated):
             if item["kpi"] not in allowed:
                 problems[index] = {"kpi": [f"No KPI {item['kpi']} that you may see."]}
             elif item["kpi"] not in editable:
@@ -87,7 +123,7 @@ class MeasurementPushView(APIView):
                 {"detail": "Nothing was recorded.", "errors": problems},
                 status=403 if forbidden_only else 400,
             )
-        batch = [{**item, "kpi": allowed[item["kpi"]]} for item in serializer.validated_data]
+        batch = [{**item, "kpi": allowed[item["kpi"]]} for item in validated]
         try:
             created, existing = services.measurements_push(kpi_values=batch, by=request.user)
         except services.MeasurementConflict as conflict:
