@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from metrics import collectors, status
@@ -95,11 +95,21 @@ def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
 
 
 def kpi_status_refresh_stale(*, now: datetime | None = None) -> int:
-    """Mark KPIs whose values stopped coming as stale (run by the dispatcher)."""
+    """Mark KPIs whose values stopped coming as stale (run by the dispatcher, every few
+    seconds): one query finds them, each KPI's newest time read from its index, and only
+    those are judged anew."""
     now = now or timezone.now()
+    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at").values("at")[:1]
+    candidates = (
+        KPI.objects.exclude(status__in=[KPIStatus.STALE, KPIStatus.NO_DATA])
+        .annotate(newest_at=Subquery(newest))
+        .values_list("pk", "cadence", "newest_at")
+    )
     changed = 0
-    for kpi in KPI.objects.exclude(status__in=[KPIStatus.STALE, KPIStatus.NO_DATA]):
-        if kpi_status_refresh(kpi=kpi, now=now) == KPIStatus.STALE:
+    for pk, cadence, newest_at in candidates:
+        if newest_at is not None and now - newest_at <= 2 * cadence:
+            continue  # fresh: nothing to judge
+        if kpi_status_refresh(kpi=KPI(pk=pk), now=now) == KPIStatus.STALE:
             changed += 1
     return changed
 
