@@ -183,7 +183,7 @@ def main() -> None:
     }
     pages = measure.pages_of(generated)
     results["in_process"] = measure.in_process(pages, repeat)
-    gunicorn = _Gunicorn(env)
+    gunicorn = _Gunicorn(env, workers=measure.HTTP_WORKERS)
     try:
         gunicorn.wait_ready()
         results["http"] = measure.over_http(pages, repeat, gunicorn.url)
