@@ -2,8 +2,8 @@ from django import forms
 from django.contrib import admin
 
 from metrics import services
-from metrics.models import KPI, Measurement, MetricSource
-from projects.admin import ProjectScopedAdmin, ProjectScopedInline
+from metrics.models import KPI, Measurement, MeasurementHour, MetricSource
+from projects.admin import ProjectScopedAdmin, ProjectScopedInline, RecordedByServicesAdmin
 
 
 class MetricSourceForm(forms.ModelForm):
@@ -121,3 +121,13 @@ class MeasurementAdmin(ProjectScopedAdmin):
             kpi=obj.kpi, at=obj.at, value=obj.value, by=request.user, note=obj.note
         )
         obj.pk = created.pk
+
+
+@admin.register(MeasurementHour)
+class MeasurementHourAdmin(RecordedByServicesAdmin):
+    """The hourly sums the database keeps for long charts: read only."""
+
+    project_path = "kpi__project"
+    list_display = ["kpi", "hour", "count", "low", "high", "partials"]
+    list_filter = ["kpi__project"]
+    list_select_related = ["kpi__project"]

@@ -292,3 +292,25 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi} = {self.value:g} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class MeasurementHour(models.Model):
+    """A KPI's measurements of one hour (UTC), summed up: what charts over months and years
+    read instead of every measurement. Kept by the database itself: a trigger on inserting
+    measurements adds them to their hours (migration 0007); the code never writes here."""
+
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField(help_text="The start of the hour, UTC.")
+    count = models.PositiveIntegerField()
+    total = models.FloatField(help_text="The sum of the hour's values.")
+    low = models.FloatField()
+    high = models.FloatField()
+    partials = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kpi", "hour"], name="measurement_hour_one_per_kpi")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi_id} {self.hour:%Y-%m-%d %H}h: {self.count} values"

@@ -18,13 +18,22 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
 from django.utils import timezone
 
 from metrics import charts, status
-from metrics.models import KPI, KPICategory, KPIKind, KPIStatus, Measurement, MetricSource
+from metrics.models import (
+    KPI,
+    KPICategory,
+    KPIKind,
+    KPIStatus,
+    Measurement,
+    MeasurementHour,
+    MetricSource,
+)
 from projects.models import Project
 from projects.status import KPIFact
 
@@ -158,6 +167,9 @@ class Series:
         return self.measurements > len(self.points)
 
 
+HOUR = 3600
+
+
 def kpi_series(
     *,
     kpi: KPI,
@@ -167,8 +179,12 @@ def kpi_series(
 ) -> Series:
     """The KPI's measurements in the range, oldest first: as they are when there are at most
     `max_points`, else reduced in the database to at most `max_points` time buckets, each
-    with its average, lowest and highest value (so spikes and breaches stay visible).
-    Two queries, whatever the number of measurements."""
+    with its average, lowest and highest value (so spikes and breaches stay visible). A range
+    whose buckets are an hour or longer reads the hourly sums (MeasurementHour) for its whole
+    hours and the measurements only for the part-hours at its ends. A few queries, whatever
+    the number of measurements."""
+    if since and until and (until - since).total_seconds() / (max_points - 1) >= HOUR:
+        return _series_from_hours(kpi=kpi, since=since, until=until, max_points=max_points)
     rows = Measurement.objects.filter(kpi=kpi)
     if since:
         rows = rows.filter(at__gte=since)
@@ -176,15 +192,74 @@ def kpi_series(
         rows = rows.filter(at__lte=until)
     span = rows.aggregate(total=Count("pk"), first=Min("at"), last=Max("at"))
     if span["total"] <= max_points:
-        points = [
-            SeriesPoint(at=at, avg=value, low=value, high=value, partial=partial)
-            for at, value, partial in rows.order_by("at").values_list("at", "value", "partial")
-        ]
-        return Series(points, span["total"])
+        return Series(_as_measured(rows), span["total"])
     seconds = ((until or span["last"]) - (since or span["first"])).total_seconds()
     # max_points - 1 widths cover the range; its ends may fall into two partial buckets.
     width = max(1, math.ceil(seconds / (max_points - 1)))
     return Series([_point(b, width) for b in _bucketed(rows, width)], span["total"])
+
+
+def _as_measured(rows: QuerySet[Measurement]) -> list[SeriesPoint]:
+    return [
+        SeriesPoint(at=at, avg=value, low=value, high=value, partial=partial)
+        for at, value, partial in rows.order_by("at").values_list("at", "value", "partial")
+    ]
+
+
+def _series_from_hours(*, kpi: KPI, since: datetime, until: datetime, max_points: int) -> Series:
+    first_hour = datetime.fromtimestamp(math.ceil(since.timestamp() / HOUR) * HOUR, tz=UTC)
+    last_hour = datetime.fromtimestamp(math.floor(until.timestamp() / HOUR) * HOUR, tz=UTC)
+    hours = MeasurementHour.objects.filter(kpi=kpi, hour__gte=first_hour, hour__lt=last_hour)
+    ends = Measurement.objects.filter(kpi=kpi).filter(
+        Q(at__gte=since, at__lt=first_hour) | Q(at__gte=last_hour, at__lte=until)
+    )
+    total = (hours.aggregate(n=Sum("count"))["n"] or 0) + ends.count()
+    if total <= max_points:
+        rows = Measurement.objects.filter(kpi=kpi, at__gte=since, at__lte=until)
+        return Series(_as_measured(rows), total)
+    # Whole hours per bucket, so that each hour's sums fall into exactly one bucket.
+    width = HOUR * math.ceil((until - since).total_seconds() / (max_points - 1) / HOUR)
+    sums: dict[int, dict] = {}
+    from_hours = (
+        hours.annotate(bucket=EpochBucket("hour", width=width))
+        .values("bucket")
+        .annotate(
+            n=Sum("count"), sum=Sum("total"), lo=Min("low"), hi=Max("high"), p=Sum("partials")
+        )
+    )
+    for row in from_hours:
+        sums[row["bucket"]] = {
+            "count": row["n"],
+            "sum": row["sum"],
+            "low": row["lo"],
+            "high": row["hi"],
+            "partials": row["p"],
+        }
+    for row in _bucketed(ends, width):
+        held = sums.setdefault(
+            row["bucket"],
+            {"count": 0, "sum": 0.0, "low": row["low"], "high": row["high"], "partials": 0},
+        )
+        held["count"] += row["count"]
+        held["sum"] += row["avg"] * row["count"]
+        held["low"] = min(held["low"], row["low"])
+        held["high"] = max(held["high"], row["high"])
+        held["partials"] += row["partials"]
+    points = [
+        _point(
+            {
+                "bucket": bucket,
+                "avg": held["sum"] / held["count"],
+                "low": held["low"],
+                "high": held["high"],
+                "count": held["count"],
+                "partials": held["partials"],
+            },
+            width,
+        )
+        for bucket, held in sorted(sums.items())
+    ]
+    return Series(points, total)
 
 
 def kpi_series_many(

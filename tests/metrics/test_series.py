@@ -94,3 +94,70 @@ def test_many_kpis_in_one_query(project_a, django_assert_num_queries):
     assert sum(point.count for point in series[busy.pk]) == 2000
     assert len(series[quiet.pk]) == 3
     assert series[empty.pk] == []
+
+
+def test_the_database_keeps_hourly_sums_of_every_insert(project_a, bob):
+    """By a single save (the factories', the services'), in bulk, or pushed through the API
+    (COPY on PostgreSQL): each hour's count, sum, lowest and highest value, as the rows say."""
+    from django.db.models import Count, Max, Min, Sum
+    from django.db.models.functions import TruncHour
+
+    from metrics import services
+    from metrics.models import MeasurementHour
+    from tests.factories import MeasurementFactory
+
+    kpi = KPIFactory(project=project_a)
+    start = datetime(2026, 3, 1, 9, 50, tzinfo=UTC)
+    for minutes in (0, 5, 16, 70):
+        MeasurementFactory(kpi=kpi, at=start + timedelta(minutes=minutes), value=minutes)
+    fill(kpi, start=start + timedelta(minutes=1), step=timedelta(minutes=7), count=40)
+    services.measurements_push(
+        kpi_values=[
+            {"kpi": kpi, "at": start + timedelta(minutes=2, seconds=n), "value": -n}
+            for n in range(30)
+        ],
+        by=bob,
+    )
+    raw = (
+        Measurement.objects.filter(kpi=kpi)
+        .annotate(hour=TruncHour("at", tzinfo=UTC))
+        .values("hour")
+        .annotate(count=Count("pk"), total=Sum("value"), low=Min("value"), high=Max("value"))
+        .order_by("hour")
+    )
+    kept = MeasurementHour.objects.filter(kpi=kpi).order_by("hour")
+    assert [(h.hour, h.count, h.total, h.low, h.high) for h in kept] == [
+        (r["hour"], r["count"], r["total"], r["low"], r["high"]) for r in raw
+    ]
+    assert sum(h.count for h in kept) == 4 + 40 + 30
+
+
+@pytest.mark.parametrize("days", [45, 90, 365])
+def test_long_ranges_read_the_hourly_sums_and_give_what_the_measurements_give(
+    project_a, days, django_assert_max_num_queries
+):
+    """Whole hours from the sums, the part-hours at the ends from the measurements: the same
+    buckets as reducing every measurement, in a few queries."""
+    kpi = KPIFactory(project=project_a)
+    until = datetime(2026, 11, 30, 17, 23, 41, tzinfo=UTC)
+    since = until - timedelta(days=days)
+    step = timedelta(minutes=17)
+    fill(
+        kpi,
+        start=since - timedelta(hours=3),
+        step=step,
+        count=int(timedelta(days=days, hours=6) / step),
+        value=lambda i: float((i * 7919) % 101) + (500.0 if i == 1234 else 0.0),
+    )
+    with django_assert_max_num_queries(4):
+        series = selectors.kpi_series(kpi=kpi, since=since, until=until)
+    rows = Measurement.objects.filter(kpi=kpi, at__gte=since, at__lte=until)
+    width = int((series.points[1].at - series.points[0].at).total_seconds())
+    assert width % selectors.HOUR == 0
+    expected = [selectors._point(b, width) for b in selectors._bucketed(rows, width)]
+    assert series.measurements == rows.count()
+    assert len(series.points) == len(expected) <= selectors.MAX_POINTS
+    for got, want in zip(series.points, expected, strict=True):
+        assert (got.at, got.count, got.low, got.high) == (want.at, want.count, want.low, want.high)
+        assert got.avg == pytest.approx(want.avg)
+    assert max(point.high for point in series.points) >= 500  # the spike survives
