@@ -390,10 +390,11 @@ def _verdict(value, target, *, at_most: bool) -> str:
 def target_rows(results: dict) -> list[tuple[str, str, str, str]]:
     http = results["http"]
     local = results["in_process"]
-    pages = [name for name in local if not name.startswith("Admin")]
+    # Each page against the admin changelist over the same rows (projects, risks, measurements).
     slowest_ratio = max(
-        local[name]["p95_ms"] / min(local[a]["p95_ms"] for a in local if a.startswith("Admin"))
-        for name in pages
+        local[page]["p95_ms"] / local[_admin_of(page)]["p95_ms"]
+        for page in local
+        if _admin_of(page)
     )
     polls = results["polls"]["2_worker"]["polls_per_second"]
     t = results["targets"]
@@ -429,9 +430,9 @@ def target_rows(results: dict) -> list[tuple[str, str, str, str]]:
             ),
         ),
         (
-            "No page slower than the fastest admin changelist (in process, p95)",
+            "No page slower than the admin changelist over the same rows (in process, p95)",
             "ratio ≤ 1",
-            f"slowest page {slowest_ratio:.2f}×",
+            f"highest ratio {slowest_ratio:.2f}",
             _verdict(slowest_ratio, 1.0, at_most=True),
         ),
         (
