@@ -6,6 +6,7 @@ Results go to `bench/results/latest.json` and `docs/performance.md` (or `--out D
 
 import argparse
 import json
+import logging
 import os
 import platform
 import secrets
@@ -146,6 +147,7 @@ def main() -> None:
     import django
 
     django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per timed request
     from bench import measure
 
     started = time.monotonic()

@@ -183,7 +183,8 @@ def kpi_series(
     whose buckets are an hour or longer reads the hourly sums (MeasurementHour) for its whole
     hours and the measurements only for the part-hours at its ends. A few queries, whatever
     the number of measurements."""
-    if since and until and (until - since).total_seconds() / (max_points - 1) >= HOUR:
+    end = until or timezone.now()
+    if since and (end - since).total_seconds() / (max_points - 1) >= HOUR:
         return _series_from_hours(kpi=kpi, since=since, until=until, max_points=max_points)
     rows = Measurement.objects.filter(kpi=kpi)
     if since:
@@ -206,19 +207,23 @@ def _as_measured(rows: QuerySet[Measurement]) -> list[SeriesPoint]:
     ]
 
 
-def _series_from_hours(*, kpi: KPI, since: datetime, until: datetime, max_points: int) -> Series:
+def _series_from_hours(
+    *, kpi: KPI, since: datetime, until: datetime | None, max_points: int
+) -> Series:
+    """kpi_series over a long range: the hourly sums of its whole hours, the measurements of
+    the part-hours at its ends (everything from the last whole hour on, without `until`)."""
+    end = until or timezone.now()
     first_hour = datetime.fromtimestamp(math.ceil(since.timestamp() / HOUR) * HOUR, tz=UTC)
-    last_hour = datetime.fromtimestamp(math.floor(until.timestamp() / HOUR) * HOUR, tz=UTC)
+    last_hour = datetime.fromtimestamp(math.floor(end.timestamp() / HOUR) * HOUR, tz=UTC)
     hours = MeasurementHour.objects.filter(kpi=kpi, hour__gte=first_hour, hour__lt=last_hour)
-    ends = Measurement.objects.filter(kpi=kpi).filter(
-        Q(at__gte=since, at__lt=first_hour) | Q(at__gte=last_hour, at__lte=until)
-    )
+    tail = Q(at__gte=last_hour) & (Q(at__lte=until) if until else Q())
+    ends = Measurement.objects.filter(kpi=kpi).filter(Q(at__gte=since, at__lt=first_hour) | tail)
     total = (hours.aggregate(n=Sum("count"))["n"] or 0) + ends.count()
     if total <= max_points:
-        rows = Measurement.objects.filter(kpi=kpi, at__gte=since, at__lte=until)
-        return Series(_as_measured(rows), total)
+        rows = Measurement.objects.filter(kpi=kpi, at__gte=since)
+        return Series(_as_measured(rows.filter(at__lte=until) if until else rows), total)
     # Whole hours per bucket, so that each hour's sums fall into exactly one bucket.
-    width = HOUR * math.ceil((until - since).total_seconds() / (max_points - 1) / HOUR)
+    width = HOUR * math.ceil((end - since).total_seconds() / (max_points - 1) / HOUR)
     sums: dict[int, dict] = {}
     from_hours = (
         hours.annotate(bucket=EpochBucket("hour", width=width))
