@@ -207,42 +207,56 @@ def _as_measured(rows: QuerySet[Measurement]) -> list[SeriesPoint]:
     ]
 
 
-def _series_from_hours(
-    *, kpi: KPI, since: datetime, until: datetime | None, max_points: int
-) -> Series:
-    """kpi_series over a long range: the hourly sums of its whole hours, the measurements of
-    the part-hours at its ends (everything from the last whole hour on, without `until`)."""
+def _hour_edges(since: datetime, until: datetime | None) -> tuple[datetime, datetime]:
+    """The first and the last whole hour boundaries of [since, until or now]."""
     end = until or timezone.now()
-    first_hour = datetime.fromtimestamp(math.ceil(since.timestamp() / HOUR) * HOUR, tz=UTC)
-    last_hour = datetime.fromtimestamp(math.floor(end.timestamp() / HOUR) * HOUR, tz=UTC)
-    hours = MeasurementHour.objects.filter(kpi=kpi, hour__gte=first_hour, hour__lt=last_hour)
+    return (
+        datetime.fromtimestamp(math.ceil(since.timestamp() / HOUR) * HOUR, tz=UTC),
+        datetime.fromtimestamp(math.floor(end.timestamp() / HOUR) * HOUR, tz=UTC),
+    )
+
+
+def _part_hours(kpi_ids, since: datetime, until: datetime | None) -> QuerySet[Measurement]:
+    """The measurements in the part-hours at the ends of the range: before its first whole
+    hour, and from its last one on (to `until`, or all of them without it)."""
+    first_hour, last_hour = _hour_edges(since, until)
     tail = Q(at__gte=last_hour) & (Q(at__lte=until) if until else Q())
-    ends = Measurement.objects.filter(kpi=kpi).filter(Q(at__gte=since, at__lt=first_hour) | tail)
-    total = (hours.aggregate(n=Sum("count"))["n"] or 0) + ends.count()
-    if total <= max_points:
-        rows = Measurement.objects.filter(kpi=kpi, at__gte=since)
-        return Series(_as_measured(rows.filter(at__lte=until) if until else rows), total)
-    # Whole hours per bucket, so that each hour's sums fall into exactly one bucket.
-    width = HOUR * math.ceil((end - since).total_seconds() / (max_points - 1) / HOUR)
-    sums: dict[int, dict] = {}
+    return Measurement.objects.filter(kpi_id__in=kpi_ids).filter(
+        Q(at__gte=since, at__lt=first_hour) | tail
+    )
+
+
+def _whole_hours(kpi_ids, since: datetime, until: datetime | None):
+    first_hour, last_hour = _hour_edges(since, until)
+    return MeasurementHour.objects.filter(
+        kpi_id__in=kpi_ids, hour__gte=first_hour, hour__lt=last_hour
+    )
+
+
+def _sums_by_bucket(kpi_ids, since: datetime, until: datetime | None, width: int) -> dict:
+    """{(kpi id, bucket): count, sum, low, high, partials} over the range: whole hours from
+    the hourly sums, part-hours from the measurements; `width` is a whole number of hours,
+    so each hour falls into one bucket. Two queries, whatever the number of measurements."""
+    sums: dict[tuple[int, int], dict] = {}
     from_hours = (
-        hours.annotate(bucket=EpochBucket("hour", width=width))
-        .values("bucket")
+        _whole_hours(kpi_ids, since, until)
+        .annotate(bucket=EpochBucket("hour", width=width))
+        .values("kpi_id", "bucket")
         .annotate(
             n=Sum("count"), sum=Sum("total"), lo=Min("low"), hi=Max("high"), p=Sum("partials")
         )
     )
     for row in from_hours:
-        sums[row["bucket"]] = {
+        sums[(row["kpi_id"], row["bucket"])] = {
             "count": row["n"],
             "sum": row["sum"],
             "low": row["lo"],
             "high": row["hi"],
             "partials": row["p"],
         }
-    for row in _bucketed(ends, width):
+    for row in _bucketed(_part_hours(kpi_ids, since, until), width, "kpi_id"):
         held = sums.setdefault(
-            row["bucket"],
+            (row["kpi_id"], row["bucket"]),
             {"count": 0, "sum": 0.0, "low": row["low"], "high": row["high"], "partials": 0},
         )
         held["count"] += row["count"]
@@ -250,20 +264,37 @@ def _series_from_hours(
         held["low"] = min(held["low"], row["low"])
         held["high"] = max(held["high"], row["high"])
         held["partials"] += row["partials"]
-    points = [
-        _point(
-            {
-                "bucket": bucket,
-                "avg": held["sum"] / held["count"],
-                "low": held["low"],
-                "high": held["high"],
-                "count": held["count"],
-                "partials": held["partials"],
-            },
-            width,
-        )
-        for bucket, held in sorted(sums.items())
-    ]
+    return sums
+
+
+def _summed_point(bucket: int, held: dict, width: int) -> SeriesPoint:
+    return _point(
+        {
+            "bucket": bucket,
+            "avg": held["sum"] / held["count"],
+            "low": held["low"],
+            "high": held["high"],
+            "count": held["count"],
+            "partials": held["partials"],
+        },
+        width,
+    )
+
+
+def _series_from_hours(
+    *, kpi: KPI, since: datetime, until: datetime | None, max_points: int
+) -> Series:
+    """kpi_series over a long range, from the hourly sums and the part-hours at its ends."""
+    total = (_whole_hours([kpi.pk], since, until).aggregate(n=Sum("count"))["n"] or 0) + (
+        _part_hours([kpi.pk], since, until).count()
+    )
+    if total <= max_points:
+        rows = Measurement.objects.filter(kpi=kpi, at__gte=since)
+        return Series(_as_measured(rows.filter(at__lte=until) if until else rows), total)
+    end = until or timezone.now()
+    width = HOUR * math.ceil((end - since).total_seconds() / (max_points - 1) / HOUR)
+    sums = _sums_by_bucket([kpi.pk], since, until, width)
+    points = [_summed_point(bucket, held, width) for (_, bucket), held in sorted(sums.items())]
     return Series(points, total)
 
 
@@ -271,13 +302,21 @@ def kpi_series_many(
     *, kpi_ids: list[int], since: datetime, until: datetime, buckets: int
 ) -> dict[int, list[SeriesPoint]]:
     """For each KPI, its measurements in the range reduced to at most `buckets` time buckets:
-    one query for any number of KPIs (sparklines). KPIs without data get []."""
+    a query or two for any number of KPIs (sparklines); buckets of an hour or more read the
+    hourly sums. KPIs without data get []."""
     series: dict[int, list[SeriesPoint]] = {kpi_id: [] for kpi_id in kpi_ids}
     if not kpi_ids:
         return series
     width = max(1, math.ceil((until - since).total_seconds() / (buckets - 1)))
+    if width >= HOUR:
+        width = HOUR * math.ceil(width / HOUR)
     # Start on a bucket boundary, so that a sliding window leaves earlier buckets as they were.
     since = datetime.fromtimestamp(math.floor(since.timestamp() / width) * width, tz=UTC)
+    if width % HOUR == 0:
+        sums = _sums_by_bucket(kpi_ids, since, until, width)
+        for (kpi_id, bucket), held in sorted(sums.items()):
+            series[kpi_id].append(_summed_point(bucket, held, width))
+        return series
     rows = Measurement.objects.filter(kpi_id__in=kpi_ids, at__gte=since, at__lte=until)
     for bucket in _bucketed(rows, width, "kpi_id"):
         series[bucket["kpi_id"]].append(_point(bucket, width))
