@@ -60,7 +60,7 @@ def plain_measurements(items: list) -> list[dict] | None:
     latest = timezone.now() + FUTURE_ALLOWANCE
     validated = []
     for item in items:
-        if not isinstance(item, dict) or not item.keys() <= PLAIN_KEYS:
+        if not isinstance(item, dict) or not PLAIN_KEYS.issuperset(item):
             return None
         kpi, at, value = item.get("kpi"), item.get("at"), item.get("value")
         note = item.get("note", "")

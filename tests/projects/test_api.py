@@ -1,6 +1,8 @@
 """The API for programmes, projects, phases and checklist items: the pages' permissions (a
 non-member gets 404, a member without the right 403), versions, filters, one error body."""
 
+import json
+
 import pytest
 
 from projects.models import ChecklistItem, Phase, Project
@@ -248,3 +250,21 @@ def test_errors_of_no_one_field_and_of_query_parameters_read_as_such(client, bob
     assert bad_filter.status_code == 400
     assert bad_filter.json()["detail"] == "The request is not valid: correct the parameters named."
     assert "project" in bad_filter.json()["errors"]
+
+
+def test_text_with_a_nul_character_is_refused_whole_and_a_written_backslash_is_not(
+    client, bob, phase
+):
+    client.force_login(bob)
+    url = f"/api/v1/phases/{phase.pk}/"
+    body = json.dumps({"name": "Cut\x00over", "version": phase.version})  # sent as \u0000
+    refused = client.patch(url, body, content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.json() == {"detail": "Text may not contain NUL characters (\\u0000)."}
+    phase.refresh_from_db()
+    assert phase.name != "Cut\x00over"
+    written = json.dumps({"name": "Cut\\u0000over", "version": phase.version})
+    accepted = client.patch(url, written, content_type="application/json")
+    assert accepted.status_code == 200, accepted.json()
+    phase.refresh_from_db()
+    assert phase.name == "Cut\\u0000over"
