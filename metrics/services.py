@@ -45,8 +45,13 @@ def measurement_record(
         note=note,
         partial=partial,
     )
-    # Uniqueness is left to the database, which settles two writers racing for one moment.
-    measurement.full_clean(validate_unique=False, validate_constraints=False)
+    # Uniqueness is left to the database, which settles two writers racing for one moment;
+    # the related rows are the caller's own objects, not looked up again (two queries a poll).
+    measurement.full_clean(
+        exclude=["kpi", "source", "recorded_by"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     try:
         with transaction.atomic():
             measurement.save()
