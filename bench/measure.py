@@ -316,7 +316,12 @@ def poll_throughput(generated: Generated, url: str, env: dict, scale) -> dict:
     from metrics.tasks import metric_sources_dispatch
 
     count = max(20, min(1_000, round(1_000 * scale.factor)))
-    kpis = list(KPI.objects.exclude(pk=generated.year_kpi.pk).order_by("pk")[:count])
+    kpis = list(  # KPIs without an active source (a --reuse run's earlier sources stay)
+        KPI.objects.exclude(pk=generated.year_kpi.pk)
+        .exclude(sources__is_active=True)
+        .order_by("pk")[:count]
+    )
+    count = len(kpis)
     config = {"url": url, "json_path": "data.p95_ms"}
     MetricSource.objects.bulk_create(
         [
@@ -339,7 +344,10 @@ def poll_throughput(generated: Generated, url: str, env: dict, scale) -> dict:
             t0 = time.perf_counter()
             dispatch_seconds = 0.0
             claimed = 0
+            deadline = time.monotonic() + 120
             while claimed < count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the dispatcher claimed {claimed} of {count} sources")
                 d0 = time.perf_counter()
                 claimed += metric_sources_dispatch()
                 dispatch_seconds += time.perf_counter() - d0
