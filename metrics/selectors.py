@@ -38,21 +38,26 @@ from projects.models import Project
 from projects.status import KPIFact
 
 
+def _with_latest(kpis: QuerySet[KPI]) -> QuerySet[KPI]:
+    """`kpis` with their newest measurement's `latest_value` and `latest_at`, each read from
+    the (kpi, at) index."""
+    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
+    return kpis.annotate(
+        latest_value=Subquery(newest.values("value")[:1]),
+        latest_at=Subquery(newest.values("at")[:1]),
+    )
+
+
 def kpi_list_for_project(*, project: Project) -> QuerySet[KPI]:
     """The project's KPIs with their phase, their active source (`active_sources`) and their
     latest value and its time (`latest_value`, `latest_at`)."""
     active_sources = Prefetch(
         "sources", queryset=MetricSource.objects.filter(is_active=True), to_attr="active_sources"
     )
-    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
     return (
-        KPI.objects.filter(project=project)
+        _with_latest(KPI.objects.filter(project=project))
         .select_related("phase", "owner")
         .prefetch_related(active_sources)
-        .annotate(
-            latest_value=Subquery(newest.values("value")[:1]),
-            latest_at=Subquery(newest.values("at")[:1]),
-        )
         .order_by("category", "kind", "name")
     )
 
@@ -60,13 +65,8 @@ def kpi_list_for_project(*, project: Project) -> QuerySet[KPI]:
 def kpi_latest_values(*, kpi_ids) -> dict[int, tuple[datetime, float]]:
     """Per KPI id, its newest measurement's time and value: one query, each KPI's newest row
     read from the (kpi, at) index, however long its series."""
-    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
     rows = (
-        KPI.objects.filter(pk__in=kpi_ids)
-        .annotate(
-            latest_at=Subquery(newest.values("at")[:1]),
-            latest_value=Subquery(newest.values("value")[:1]),
-        )
+        _with_latest(KPI.objects.filter(pk__in=kpi_ids))
         .filter(latest_at__isnull=False)
         .values_list("pk", "latest_at", "latest_value")
     )
@@ -447,12 +447,8 @@ def kpi_report_lines(*, projects: QuerySet[Project], since: datetime) -> dict[in
     'steady' or None): one query for any number of projects."""
     newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
     kpis = (
-        KPI.objects.filter(project__in=projects)
-        .annotate(
-            latest_value=Subquery(newest.values("value")[:1]),
-            latest_at=Subquery(newest.values("at")[:1]),
-            earlier_value=Subquery(newest.filter(at__lt=since).values("value")[:1]),
-        )
+        _with_latest(KPI.objects.filter(project__in=projects))
+        .annotate(earlier_value=Subquery(newest.filter(at__lt=since).values("value")[:1]))
         .order_by("project_id", "-critical", "kind", "category", "name")
     )
     lines: dict[int, list[KPI]] = {}

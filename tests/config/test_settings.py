@@ -32,7 +32,7 @@ print(json.dumps({
 """
 
 
-def load_settings(tmp_path, **env):
+def load_settings(tmp_path, *, code: str = PROBE, args=(), **env):
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -41,7 +41,7 @@ def load_settings(tmp_path, **env):
     environment.update(DJANGO_SETTINGS_MODULE="config.settings", WAYMARK_VAR_DIR=str(tmp_path))
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code, *args],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -142,17 +142,7 @@ def _dotted_paths_in_settings():
 def test_every_dotted_path_in_settings_imports_as_the_first_thing_loaded(tmp_path, dotted_path):
     """Checks and libraries import these paths in no fixed order: each must import on its own,
     with no import cycle through the library that names it."""
-    environment = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1")
-    environment["WAYMARK_VAR_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_FIRST, dotted_path],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = load_settings(tmp_path, DEBUG="1", code=IMPORT_FIRST, args=[dotted_path])
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -163,17 +153,7 @@ def test_the_wsgi_application_starts_with_its_views_imported_and_frozen(tmp_path
         "import gc, sys; import config.wsgi; "
         "print(gc.get_freeze_count(), 'projects.views' in sys.modules)"
     )
-    environment = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1")
-    environment["WAYMARK_VAR_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = load_settings(tmp_path, DEBUG="1", code=probe)
     assert result.returncode == 0, result.stderr[-2000:]
     frozen, views_imported = result.stdout.split()
     assert int(frozen) > 10_000 and views_imported == "True"
