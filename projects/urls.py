@@ -32,6 +32,7 @@ urlpatterns = [
     path("projects/<int:pk>/status/", views.project_status, name="project-status"),
     path("projects/<int:pk>/status/live/", views.project_status_live, name="project-status-live"),
     path("projects/<int:pk>/plan.md", views.project_plan_export, name="project-plan-export"),
+    path("projects/<int:pk>/export.json", views.project_export_download, name="project-export"),
     path("projects/<int:pk>/report/", views.project_report, name="project-report"),
     path(
         "projects/<int:pk>/report.md", views.project_report, {"fmt": "md"}, name="project-report-md"

@@ -18,7 +18,7 @@ from django_htmx.http import trigger_client_event
 
 from gates import selectors as gate_selectors
 from metrics import selectors as metric_selectors
-from projects import charts, policy, reports, selectors, services, status, tokens
+from projects import charts, exchange, policy, reports, selectors, services, status, tokens
 from projects.forms import (
     ApiTokenForm,
     ChecklistItemForm,
@@ -245,6 +245,19 @@ def project_plan_export(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@require_GET
+@login_required
+def project_export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The project with everything that belongs to it as JSON, for `manage.py project_import`:
+    its managers' (it names every member and carries the gates' audit trails)."""
+    project = policy.get_project_for(request.user, pk, action=Action.MANAGE)
+    response = JsonResponse(
+        exchange.project_export(project=project), json_dumps_params={"ensure_ascii": False}
+    )
+    response["Content-Disposition"] = f'attachment; filename="{project.code}.json"'
+    return response
+
+
 def _report_urls(scope: str, key) -> dict[str, str]:
     """The download and subscription links of a project's or programme's report page."""
     return {
@@ -336,6 +349,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         kpis=metric_selectors.kpi_list_for_project(project=project),
         gates=gate_selectors.gate_list_for_project(project=project),
         deleted=selectors.deleted_plan_rows(project=project),
+        may_manage=policy.can_manage_project(request.user, project),
     )
     return render(request, PAGE, context)
 
