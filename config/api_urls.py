@@ -2,7 +2,7 @@
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from config import api as api_conventions  # noqa: F401  (registers the `id` converter)
@@ -35,7 +35,7 @@ def no_such_resource(request, rest):
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("plan-imports/", project_api.PlanImportView.as_view(), name="plan-import"),
     path("measurements/", metric_api.MeasurementBatchView.as_view(), name="measurements"),
     path("", include(router.urls)),

@@ -2,7 +2,10 @@
 
 from axes.helpers import get_cool_off, get_lockout_message
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
@@ -14,4 +17,12 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
         if cool_off:
             response["Retry-After"] = str(int(cool_off.total_seconds()))
         return response
+    if request.path == reverse(settings.LOGIN_URL):
+        # The login page again, saying why it will not log anyone in for now.
+        return render(
+            request,
+            "registration/login.html",
+            {"form": AuthenticationForm(request), "locked_out": get_lockout_message()},
+            status=settings.AXES_HTTP_RESPONSE_CODE,
+        )
     return HttpResponse(get_lockout_message(), status=settings.AXES_HTTP_RESPONSE_CODE)

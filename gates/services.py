@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from config.request_context import security_event
 from gates import policy
 from gates.evaluation import GateEvaluation, evaluate_gate
 from gates.models import (
@@ -225,8 +226,9 @@ def gate_sign(
     since they read it. May decide the gate."""
     # Checked before the transaction, so that a failed attempt is kept for the lockout.
     if authenticate(request, username=signer.get_username(), password=password) != signer:
+        security_event("signature_refused", gate=gate.pk, signer=signer.get_username())
         raise PasswordRefused("The password is not correct; nothing was signed.")
-    return _sign(
+    signoff = _sign(
         gate=gate,
         signer=signer,
         decision=decision,
@@ -234,6 +236,18 @@ def gate_sign(
         comment=comment,
         conditions=conditions,
     )
+    security_event(
+        "gate_signed",
+        gate=gate.pk,
+        signoff=signoff.pk,
+        signer=signer.get_username(),
+        decision=decision,
+    )
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        # Signing re-authenticated the user: a new session key, as at login.
+        session.cycle_key()
+    return signoff
 
 
 @transaction.atomic

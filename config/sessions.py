@@ -1,0 +1,81 @@
+"""How long a login lasts: an idle timeout and an absolute lifetime, both from settings.
+
+A session ends SESSION_IDLE_TIMEOUT seconds after the user last did something and
+SESSION_ABSOLUTE_LIFETIME seconds after the login, whatever happened in between. A status
+page's background poll (it carries the live fingerprints header) is not the user doing
+something, so a dashboard left open on a screen does not keep its login alive. An ended
+session is logged out; an htmx request is sent to the login page as a whole page."""
+
+import time
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django_htmx.http import HttpResponseClientRedirect
+
+from config import request_context
+
+STARTED_KEY = "waymark_login_at"
+SEEN_KEY = "waymark_seen_at"
+# The last-seen time is written at most this often, not on every request.
+SEEN_RESOLUTION_SECONDS = 60
+BACKGROUND_POLL_HEADER = "HTTP_X_LIVE_FINGERPRINTS"
+
+
+@receiver(user_logged_in)
+def _stamp_login(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        now = int(time.time())
+        request.session[STARTED_KEY] = now
+        request.session[SEEN_KEY] = now
+
+
+def session_end_reason(session, now: float) -> str | None:
+    """Why the session is over ("idle" or "lifetime"), or None while it is still good."""
+    started = session.get(STARTED_KEY)
+    seen = session.get(SEEN_KEY, started)
+    if started is None:
+        return None
+    if now - started >= settings.SESSION_ABSOLUTE_LIFETIME:
+        return "lifetime"
+    if now - seen >= settings.SESSION_IDLE_TIMEOUT:
+        return "idle"
+    return None
+
+
+class SessionLifetimeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            request_context.note_actor(request)
+            now = time.time()
+            session = request.session
+            if STARTED_KEY not in session:
+                # A login made before these stamps existed: its lifetime counts from now.
+                session[STARTED_KEY] = session[SEEN_KEY] = int(now)
+            reason = session_end_reason(session, now)
+            if reason is not None:
+                request_context.security_event(
+                    "session_ended", reason=reason, username=user.get_username()
+                )
+                logout(request)
+                if request.path.startswith("/api/"):
+                    return self.get_response(request)  # anonymous now: the API refuses it
+                htmx = getattr(request, "htmx", None)
+                if htmx:
+                    # Back to the page the fragment was on, once logged in again.
+                    page = urlsplit(htmx.current_url or "/")
+                    login = redirect_to_login(page.path + (f"?{page.query}" if page.query else ""))
+                    return HttpResponseClientRedirect(login.url)
+                return redirect_to_login(request.get_full_path())
+            is_background = BACKGROUND_POLL_HEADER in request.META
+            if not is_background and now - session.get(SEEN_KEY, 0) >= SEEN_RESOLUTION_SECONDS:
+                session[SEEN_KEY] = int(now)
+        return self.get_response(request)
