@@ -183,15 +183,28 @@ RISK_ESCALATE_AFTER_HOURS = env.float("RISK_ESCALATE_AFTER_HOURS", default=24.0)
 RISK_REGISTER_PAGE_SIZE = env.int("RISK_REGISTER_PAGE_SIZE", default=100)
 
 # Metric collection. Outbound HTTP goes only to hosts whose resolved addresses lie in these
-# networks (loopback unless configured), with these timeouts and this cap on answers.
+# networks (loopback unless configured); the connection goes to the very address checked.
+# Private, link-local, cloud metadata, multicast and other special-purpose addresses open only
+# when their own block (or a part of it) is listed: "10.0.0.0/8" opens 10.1.2.3, "0.0.0.0/0"
+# opens public addresses only, and 169.254.169.254 opens only as "169.254.169.254/32".
 METRIC_HTTP_ALLOWED_NETWORKS = env.list(
     "METRIC_HTTP_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
 )
+# One collection (one request, its redirects included; all of a probe's requests) ends within
+# the connect timeout plus the read timeout, however slowly a server answers.
 METRIC_HTTP_CONNECT_TIMEOUT = env.float("METRIC_HTTP_CONNECT_TIMEOUT", default=3.0)
 METRIC_HTTP_READ_TIMEOUT = env.float("METRIC_HTTP_READ_TIMEOUT", default=10.0)
 METRIC_HTTP_MAX_BYTES = env.int("METRIC_HTTP_MAX_BYTES", default=1_000_000)
+# Redirects are followed up to this many hops, each judged against the allowed networks.
+METRIC_HTTP_MAX_REDIRECTS = env.int("METRIC_HTTP_MAX_REDIRECTS", default=5)
+# Certificate authorities for https sources (a PEM file), e.g. an internal CA; empty: the
+# system's.
+METRIC_HTTP_CA_FILE = env.str("METRIC_HTTP_CA_FILE", default="")
 # Databases SQL sources may query, by name: "name=url" pairs separated by ";". The browser
-# only ever names one of these; it never types a connection string.
+# only ever names one of these; it never types a connection string. Each query is one SELECT,
+# run in a read-only session with a statement timeout; connect as a role that may only read
+# what KPIs need (a read-only session still lets a SELECT call functions such as
+# pg_terminate_backend or pg_read_file where the role may).
 METRIC_SQL_DATABASES = {
     name.strip(): url.strip()
     for name, _, url in (

@@ -7,7 +7,7 @@ import sqlite3
 import statistics
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jmespath
 import psycopg
@@ -17,6 +17,7 @@ from simpleeval import EvalWithCompoundTypes, InvalidExpression, NameNotDefined
 
 from metrics.http_client import FetchError, fetch
 from metrics.models import KPI, Measurement, MetricSource, SourceKind
+from metrics.source_config import HTTP_TIMEOUT_SECONDS_MAX, sql_select_problem
 
 AGGREGATIONS = {"sum": sum, "avg": statistics.fmean, "max": max, "min": min}
 
@@ -58,9 +59,15 @@ def _fetch(url, **kwargs):
         raise SourceError(str(error), transient=error.transient) from error
 
 
+def _timeout(config: dict, default: float | None = None) -> float | None:
+    """The source's own read timeout, kept within the most a collection may wait."""
+    value = config.get("timeout_seconds", default)
+    return None if value is None else min(float(value), HTTP_TIMEOUT_SECONDS_MAX)
+
+
 def _prometheus(source: MetricSource) -> Reading:
     config = source.config
-    timeout = float(config.get("timeout_seconds", 10))
+    timeout = _timeout(config, 10)
     answer = _fetch(
         config["url"].rstrip("/") + "/api/v1/query",
         params={"query": config["query"], "timeout": f"{timeout:g}s"},
@@ -68,27 +75,44 @@ def _prometheus(source: MetricSource) -> Reading:
     )
     if answer.status >= 500 and answer.status != 503:
         raise SourceError(f"Prometheus answered HTTP {answer.status}.", transient=True)
+    _refuse_redirect(answer, "Prometheus")
     body = _json(answer, "Prometheus")
-    if not isinstance(body, dict) or body.get("status") != "success":
-        error = body.get("error", "no message") if isinstance(body, dict) else body
-        kind = body.get("errorType", "error") if isinstance(body, dict) else "error"
+    if not isinstance(body, dict) or "status" not in body:
+        raise SourceError(
+            f"The answer (HTTP {answer.status}) is not one of Prometheus' query API: "
+            f"{answer.text()[:120]!r}.",
+            transient=answer.status == 503,
+        )
+    if body.get("status") != "success":
+        error = str(body.get("error", "no message"))[:500]
+        kind = str(body.get("errorType", "error"))[:80]
         raise SourceError(
             f"Prometheus refused the query (HTTP {answer.status}, {kind}): {error}",
             transient=answer.status == 503,
         )
-    data = body.get("data", {})
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise SourceError(f"Prometheus' answer has no 'data' object: {answer.text()[:120]!r}.")
     warnings = body.get("warnings") or []
+    if not isinstance(warnings, list):
+        warnings = [warnings]
     result_type, result = data.get("resultType"), data.get("result")
     if result_type == "scalar":
         values = [_sample(result, "The scalar")]
     elif result_type == "vector":
+        if not isinstance(result, list):
+            raise SourceError("Prometheus' vector has no list of series.")
         if not result:
             raise SourceError("The query returned no series (an empty vector).")
         values = [
-            _sample(series.get("value"), f"Series {series.get('metric', {})}") for series in result
+            _sample(series.get("value"), f"Series {series.get('metric', {})}")
+            if isinstance(series, dict)
+            else _sample(None, "A series")
+            for series in result
         ]
     else:
-        raise SourceError(f"The query returned a {result_type}; use an instant vector or scalar.")
+        shown = str(result_type)[:40]
+        raise SourceError(f"The query returned a {shown}; use an instant vector or scalar.")
     aggregate = config.get("aggregate")
     if len(values) > 1 and aggregate not in AGGREGATIONS:
         raise SourceError(
@@ -96,7 +120,15 @@ def _prometheus(source: MetricSource) -> Reading:
             "or choose an aggregation (sum, avg, max, min)."
         )
     value = AGGREGATIONS[aggregate](values) if len(values) > 1 else values[0]
-    return Reading(value, partial=bool(warnings), note="; ".join(warnings))
+    note = "; ".join(str(warning) for warning in warnings)[:1000]
+    return Reading(value, partial=bool(warnings), note=note)
+
+
+def _refuse_redirect(answer, what: str) -> None:
+    """A redirect left over after following them (one without a usable Location) is no answer."""
+    if 300 <= answer.status < 400:
+        where = f" to {answer.location[:200]}" if answer.location else ""
+        raise SourceError(f"{what} answered HTTP {answer.status} (a redirect{where}), not a value.")
 
 
 def _sample(pair, where: str) -> float:
@@ -120,9 +152,10 @@ def _headers(source: MetricSource) -> dict:
 
 def _http_json(source: MetricSource) -> Reading:
     config = source.config
-    answer = _fetch(config["url"], headers=_headers(source), timeout=config.get("timeout_seconds"))
+    answer = _fetch(config["url"], headers=_headers(source), timeout=_timeout(config))
     if answer.status >= 500:
         raise SourceError(f"The endpoint answered HTTP {answer.status}.", transient=True)
+    _refuse_redirect(answer, "The endpoint")
     if answer.status >= 400:
         raise SourceError(f"The endpoint answered HTTP {answer.status}: {answer.text()[:120]!r}.")
     body = _json(answer, "The endpoint")
@@ -138,29 +171,55 @@ def _http_json(source: MetricSource) -> Reading:
 
 
 def _http_probe(source: MetricSource) -> Reading:
+    """Send the requests one after another, all within one collection's time: the connect
+    plus the read timeout. Requests the time left no room for are not sent (a partial reading)."""
     config = source.config
     expected = int(config.get("expect_status", 200))
     count = int(config.get("requests", 5))
-    latencies, successes, problems = [], 0, []
+    follow = bool(config.get("follow_redirects", True))
+    timeout = _timeout(config) or settings.METRIC_HTTP_READ_TIMEOUT
+    deadline = time.monotonic() + settings.METRIC_HTTP_CONNECT_TIMEOUT + timeout
+    latencies, successes, problems, sent, transient = [], 0, [], 0, False
     for _ in range(count):
+        if time.monotonic() >= deadline:
+            problems.append(
+                f"{count - sent} of {count} not sent: the collection's time "
+                f"({settings.METRIC_HTTP_CONNECT_TIMEOUT:g} s + {timeout:g} s) ran out"
+            )
+            break
+        sent += 1
         try:
             answer = fetch(
-                config["url"], headers=_headers(source), timeout=config.get("timeout_seconds")
+                config["url"],
+                headers=_headers(source),
+                timeout=timeout,
+                deadline=deadline,
+                follow_redirects=follow,
             )
         except FetchError as error:
             problems.append(str(error))
+            transient = transient or error.transient
             continue
         latencies.append(answer.elapsed_ms)
         if answer.status == expected:
             successes += 1
+        elif 300 <= answer.status < 400 and not follow:
+            problems.append(
+                f"HTTP {answer.status} (a redirect to {answer.location[:200] or 'nowhere'}, "
+                "not followed: 'follow_redirects' is off)"
+            )
         else:
             problems.append(f"HTTP {answer.status}")
     measure = config.get("measure", "p95_ms")
     if measure == "success_rate":
-        note = f"{successes} of {count} requests answered {expected}"
-        return Reading(successes / count * 100, note=note)
+        note = f"{successes} of {sent} requests answered {expected}"
+        if sent < count:
+            note += f"; {problems[-1]}"
+        return Reading(successes / sent * 100, partial=sent < count, note=note)
     if not latencies:
-        raise SourceError(f"None of {count} requests got an answer: {problems[0]}", transient=True)
+        raise SourceError(
+            f"None of {count} requests got an answer: {problems[0]}", transient=transient
+        )
     latencies.sort()
     quantile = 0.5 if measure == "p50_ms" else 0.95
     index = min(len(latencies) - 1, math.ceil(quantile * len(latencies)) - 1)
@@ -175,17 +234,18 @@ def _sql(source: MetricSource) -> Reading:
         known = ", ".join(sorted(settings.METRIC_SQL_DATABASES)) or "none"
         raise SourceError(f"No database called '{name}' in METRIC_SQL_DATABASES (known: {known}).")
     query = source.config["query"]
-    timeout = settings.METRIC_SQL_TIMEOUT_SECONDS
-    parts = urlsplit(url)
+    # Checked again here, not only when the source was saved: the rule may be newer than it.
+    problem = sql_select_problem(query)
+    if problem:
+        raise SourceError(problem)
     try:
-        if parts.scheme == "sqlite":
-            rows = _sqlite_rows("/" + parts.path.lstrip("/"), query, timeout)
-        elif parts.scheme in {"postgres", "postgresql"}:
-            rows = _postgres_rows(url, query, timeout)
-        else:
-            raise SourceError(
-                f"Database '{name}' uses {parts.scheme}, which SQL sources do not read."
-            )
+        rows = sql_query_rows(
+            url=url,
+            query=query.strip().rstrip(";").rstrip(),
+            timeout=settings.METRIC_SQL_TIMEOUT_SECONDS,
+        )
+    except ValueError as error:
+        raise SourceError(f"Database '{name}' {error}") from error
     except (sqlite3.Error, psycopg.Error) as error:
         raise SourceError(f"The query failed on '{name}': {error}".strip()) from error
     if len(rows) != 1 or len(rows[0]) != 1:
@@ -195,22 +255,58 @@ def _sql(source: MetricSource) -> Reading:
     return Reading(_number(rows[0][0], "The query's result"))
 
 
+def sql_query_rows(*, url: str, query: str, timeout: float) -> list[tuple]:
+    """Up to two rows of `query`, run as one statement in a read-only session that ends it
+    after `timeout` seconds: the database's own guard, whatever the text check let through."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return _sqlite_rows("/" + parts.path.lstrip("/"), query, timeout)
+    if parts.scheme in {"postgres", "postgresql"}:
+        return _postgres_rows(url, query, timeout)
+    raise ValueError(f"uses {parts.scheme}, which SQL sources do not read.")
+
+
+# What a metric query may do in SQLite: read tables, call functions, recurse in a CTE. No
+# ATTACH, PRAGMA, writes or schema changes, whatever the text managed to say.
+_SQLITE_READING = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
+
+
+def _sqlite_authorize(action, *args):
+    return sqlite3.SQLITE_OK if action in _SQLITE_READING else sqlite3.SQLITE_DENY
+
+
 def _sqlite_rows(path: str, query: str, timeout: float):
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+    connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=timeout)
     try:
+        connection.execute("PRAGMA query_only = ON")
+        connection.set_authorizer(_sqlite_authorize)
         deadline = time.monotonic() + timeout
         # A non-zero answer from the handler interrupts the query: the statement timeout.
         connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        # execute() itself refuses a second statement ("only execute one statement at a time").
         return connection.execute(query).fetchmany(2)
     finally:
         connection.close()
 
 
 def _postgres_rows(url: str, query: str, timeout: float):
-    with psycopg.connect(url, connect_timeout=max(1, int(timeout)), autocommit=False) as connection:
+    milliseconds = int(timeout * 1000)
+    # Read-only for the whole session, not only the first transaction, and with a statement
+    # timeout from the first statement on.
+    options = f"-c default_transaction_read_only=on -c statement_timeout={milliseconds}"
+    with psycopg.connect(
+        url, connect_timeout=max(1, math.ceil(timeout)), autocommit=False, options=options
+    ) as connection:
         connection.execute("SET TRANSACTION READ ONLY")
-        connection.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-        rows = connection.execute(query).fetchmany(2)
+        connection.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+        # A prepared statement is one statement: PostgreSQL refuses "SELECT 1; COMMIT; ..."
+        # in the extended protocol, where the simple one would run every part.
+        rows = connection.execute(query, prepare=True).fetchmany(2)
         connection.rollback()
         return rows
 

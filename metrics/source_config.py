@@ -1,16 +1,33 @@
 """What each kind of metric source needs in its configuration, checked before it is saved."""
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import jmespath
 import simpleeval
+import sqlparse
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from jmespath.exceptions import JMESPathError
+from sqlparse import tokens as sql_tokens
+
+from metrics.http_client import FetchError, check_host_allowed
 
 Config = dict[str, Any]
+
+# The longest a source may ask collection to wait for an answer: with the connect timeout it
+# keeps a poll well inside the poll task's time limit.
+HTTP_TIMEOUT_SECONDS_MAX = 30
+
+# Words that make a statement do something other than read, wherever they appear in it.
+_SQL_NOT_READING = {
+    "INTO", "COPY", "GRANT", "REVOKE", "LOCK", "CALL", "EXEC", "EXECUTE", "DO", "SET", "RESET",
+    "PRAGMA", "ATTACH", "DETACH", "VACUUM", "REINDEX", "CLUSTER", "COMMIT", "ROLLBACK", "BEGIN",
+    "SAVEPOINT", "RELEASE", "LISTEN", "NOTIFY", "UNLISTEN", "PREPARE", "DEALLOCATE", "DECLARE",
+    "LOAD", "REFRESH", "DISCARD", "SHARE",
+}  # fmt: skip
 
 
 def _require_text(config: Config, key: str, what: str) -> str:
@@ -25,19 +42,35 @@ def _require_http_url(config: Config, key: str = "url") -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValidationError({"config": f"'{key}' must be an http:// or https:// address."})
+    if _is_address(parts.hostname):
+        # A literal address is judged now; a name is judged each time it is resolved.
+        try:
+            check_host_allowed(url)
+        except FetchError as error:
+            raise ValidationError({"config": f"'{key}' cannot be collected: {error}"}) from None
 
 
-def _optional_positive_number(config: Config, key: str) -> None:
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _optional_positive_number(config: Config, key: str, most: float | None = None) -> None:
     if key in config:
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ValidationError({"config": f"'{key}' must be a positive number."})
+        if most is not None and value > most:
+            raise ValidationError({"config": f"'{key}' is at most {most}."})
 
 
 def _prometheus(config: Config) -> None:
     _require_http_url(config)
     _require_text(config, "query", "the PromQL expression to evaluate")
-    _optional_positive_number(config, "timeout_seconds")
+    _optional_positive_number(config, "timeout_seconds", HTTP_TIMEOUT_SECONDS_MAX)
     if config.get("aggregate") not in (None, "", "sum", "avg", "max", "min"):
         raise ValidationError({"config": "'aggregate' is one of sum, avg, max, min."})
 
@@ -62,7 +95,7 @@ def _http_json(config: Config) -> None:
     except JMESPathError as error:
         raise ValidationError({"config": f"'json_path' is not valid JMESPath: {error}"}) from None
     _headers(config)
-    _optional_positive_number(config, "timeout_seconds")
+    _optional_positive_number(config, "timeout_seconds", HTTP_TIMEOUT_SECONDS_MAX)
 
 
 def _http_probe(config: Config) -> None:
@@ -78,7 +111,9 @@ def _http_probe(config: Config) -> None:
         isinstance(config["expect_status"], int) and 100 <= config["expect_status"] <= 599
     ):
         raise ValidationError({"config": "'expect_status' must be an HTTP status from 100 to 599."})
-    _optional_positive_number(config, "timeout_seconds")
+    if not isinstance(config.get("follow_redirects", True), bool):
+        raise ValidationError({"config": "'follow_redirects' is true or false."})
+    _optional_positive_number(config, "timeout_seconds", HTTP_TIMEOUT_SECONDS_MAX)
 
 
 def _sql(config: Config) -> None:
@@ -87,8 +122,38 @@ def _sql(config: Config) -> None:
         known = ", ".join(sorted(settings.METRIC_SQL_DATABASES)) or "none configured"
         raise ValidationError({"config": f"No database called '{database}' (known: {known})."})
     _require_text(config, "query", "a SELECT that returns one number")
-    if not config["query"].lstrip().lower().startswith(("select", "with")):
-        raise ValidationError({"config": "'query' must be a read-only SELECT statement."})
+    problem = sql_select_problem(config["query"])
+    if problem:
+        raise ValidationError({"config": problem})
+
+
+def sql_select_problem(query: str) -> str | None:
+    """Why `query` is not exactly one read-only SELECT, or None. A conservative first check:
+    the connection itself is read-only and runs one statement, whatever this lets through."""
+    statements = [statement for statement in sqlparse.parse(query) if statement.value.strip()]
+    if len(statements) != 1:
+        return (
+            f"'query' must be a read-only SELECT statement: one statement, not {len(statements)}."
+        )
+    statement = statements[0]
+    if statement.get_type() != "SELECT":
+        return "'query' must be a read-only SELECT statement."
+    for token in statement.flatten():
+        word = token.normalized.upper()
+        if token.ttype in sql_tokens.Keyword.DDL or (
+            token.ttype in sql_tokens.Keyword.DML and word != "SELECT"
+        ):
+            return f"'query' must be a read-only SELECT statement; it contains {word}."
+        if token.ttype in sql_tokens.Keyword and word in _SQL_NOT_READING:
+            return f"'query' must be a read-only SELECT statement; it contains {word}."
+    meaningful = [
+        token
+        for token in statement.flatten()
+        if not token.is_whitespace and token.ttype not in sql_tokens.Comment
+    ]
+    if any(token.value == ";" for token in meaningful[:-1]):
+        return "'query' must be a read-only SELECT statement: one statement, no ';' inside."
+    return None
 
 
 def _derived(config: Config) -> None:

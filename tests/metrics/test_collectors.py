@@ -1,8 +1,12 @@
 """Every kind of source against real servers, and every bad answer they can give."""
 
-import pytest
+import sqlite3
 
-from metrics.collectors import SourceError, collect, evaluate_expression
+import psycopg
+import pytest
+from django.conf import settings
+
+from metrics.collectors import SourceError, collect, evaluate_expression, sql_query_rows
 from metrics.http_client import FetchError, check_host_allowed
 from metrics.models import MetricSource
 from tests.factories import KPIFactory, MeasurementFactory
@@ -142,7 +146,7 @@ def test_a_slow_server_times_out(http_server, settings):
 
 def test_hosts_outside_the_allowed_networks_are_refused(settings):
     settings.METRIC_HTTP_ALLOWED_NETWORKS = ["10.0.0.0/8"]
-    with pytest.raises(FetchError, match=r"resolves to 127\.0\.0\.1, which is outside"):
+    with pytest.raises(FetchError, match=r"resolves to 127\.0\.0\.1, a loopback address, which"):
         check_host_allowed("http://localhost:8000/health/")
 
 
@@ -196,10 +200,19 @@ def test_sql_counts_rows_on_a_named_database(warehouse):
 
 @pytest.mark.django_db(transaction=True)
 def test_sql_runs_read_only(warehouse):
-    # The form refuses anything but SELECT; the connection itself refuses to write as well.
-    query = "DELETE FROM metrics_kpi"
-    error = fails("sql", {"database": "warehouse", "query": query}, "The query failed")
-    assert "read-only" in str(error) or "readonly" in str(error)
+    # The text check refuses anything but one SELECT before connecting...
+    error = fails(
+        "sql", {"database": "warehouse", "query": "DELETE FROM metrics_kpi"}, "read-only SELECT"
+    )
+    assert not error.transient
+    # ...and the connection itself refuses to write, should a write ever get past the check.
+    with pytest.raises((sqlite3.Error, psycopg.Error)) as refused:
+        sql_query_rows(
+            url=settings.METRIC_SQL_DATABASES["warehouse"],
+            query="DELETE FROM metrics_kpi",
+            timeout=5,
+        )
+    assert "read-only" in str(refused.value) or "not authorized" in str(refused.value)
     assert KPIFactory._meta.model.objects.exists()
 
 
