@@ -52,3 +52,23 @@ bench: install
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
+
+# Backup and restore of the PostgreSQL database (docs/backup.md): `make backup` writes
+# var/backups/waymark-<time>.dump (or BACKUP_FILE); `make restore BACKUP_FILE=... RESTORE_URL=...`
+# restores it into a fresh database made with createdb, then checks it has every migration.
+BACKUP_FILE ?= var/backups/waymark-$(shell date -u +%Y%m%dT%H%M%SZ).dump
+.PHONY: backup restore
+backup:
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
+	  *) echo "make backup: DATABASE_URL must name the PostgreSQL database to back up." >&2; exit 2;; esac
+	mkdir -p "$(dir $(BACKUP_FILE))"
+	pg_dump --format=custom --file="$(BACKUP_FILE)" --dbname="$$DATABASE_URL"
+	@echo "Backed up to $(BACKUP_FILE)"
+
+restore: install
+	@test -f "$(BACKUP_FILE)" || { echo "make restore: BACKUP_FILE=<a pg_dump file> is required." >&2; exit 2; }
+	@case "$(RESTORE_URL)" in postgres://*|postgresql://*) ;; \
+	  *) echo "make restore: RESTORE_URL=postgres://... must name the fresh database to restore into." >&2; exit 2;; esac
+	pg_restore --clean --if-exists --no-owner --exit-on-error --dbname="$(RESTORE_URL)" "$(BACKUP_FILE)"
+	DATABASE_URL="$(RESTORE_URL)" $(PY) manage.py migrate --check
+	DATABASE_URL="$(RESTORE_URL)" $(PY) manage.py verify_gate_audit
