@@ -265,9 +265,12 @@ def _history_entry(kind, record, previous, fields, users) -> HistoryEntry | None
             for field in fields
             if getattr(previous, field.attname) != getattr(record, field.attname)
         ]
-        if previous.deleted_at is None and record.deleted_at is not None:
+        # Projects are not soft-deleted; phases and items are.
+        was_deleted = getattr(previous, "deleted_at", None) is not None
+        is_deleted = getattr(record, "deleted_at", None) is not None
+        if is_deleted and not was_deleted:
             action = "deleted"
-        elif previous.deleted_at is not None and record.deleted_at is None:
+        elif was_deleted and not is_deleted:
             action = "restored"
         elif changes:
             action = "changed"

@@ -307,6 +307,16 @@ def test_history_tab_shows_who_changed_what(client, alice, bob, phase):
     assert "Foundation" in page and "Foundations" in page and "changed" in page
 
 
+def test_history_tab_shows_a_change_to_the_project_itself(client, alice, project_a):
+    services.project_update(
+        project=project_a, version=project_a.version, by=alice, changes={"summary": "Cut over."}
+    )
+    client.force_login(alice)
+    response = client.get(reverse("project-history", args=[project_a.pk]))
+    assert response.status_code == 200
+    assert "Cut over." in response.content.decode()
+
+
 def test_variance_and_timeline_blocks_refresh_alone(client, victor, phase):
     client.force_login(victor)
     for name in ("project-variance", "project-timeline"):
