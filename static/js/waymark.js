@@ -71,6 +71,15 @@
     drawCharts(event.target.parentNode || document);
   });
 
+  // Escape in a row being edited cancels the edit: the row ([data-escape-cancels]) asks for
+  // itself again through its hx-trigger="escape". (An htmx event filter would need eval, which
+  // the Content-Security-Policy forbids.)
+  document.body.addEventListener("keyup", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    const editing = event.target.closest("[data-escape-cancels]");
+    if (editing) window.htmx.trigger(editing, "escape");
+  });
+
   // Sent by the server (HX-Trigger-After-Settle) to say where keyboard focus belongs now.
   document.body.addEventListener("focusElement", function (event) {
     const element = document.getElementById(event.detail.id);
