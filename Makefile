@@ -17,7 +17,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export WAYMARK_PORT ?= 8000
 export SITE_URL ?= http://127.0.0.1:$(WAYMARK_PORT)
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench load install clean
 
 $(UV):
 	$(PYTHON_FOR_TOOLS) -m venv .tools
@@ -49,6 +49,13 @@ lint: install
 SCALE ?= 1
 bench: install
 	env -u DEBUG $(PY) -m bench.run --scale $(SCALE) $(BENCH_ARGS)
+
+# The load run on PostgreSQL (DATABASE_URL's server) and Redis (CELERY_BROKER_URL): USERS people
+# for DURATION seconds against gunicorn, then the checks; writes bench/results/load-latest.json.
+DURATION ?= 60
+USERS ?= 20
+load: install
+	env -u DEBUG $(PY) -m bench.load --duration $(DURATION) --users $(USERS) $(LOAD_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
