@@ -54,15 +54,24 @@ def new_page(browser, transactional_db):
     before the database is emptied for the next test: a request still running then would
     hold locks the emptying waits for."""
     contexts = []
+    refused = []  # what the Content-Security-Policy refused, or htmx would not evaluate
+
+    def note(message):
+        text = message.text
+        if "Content Security Policy" in text or "evalDisallowed" in text:
+            refused.append(text)
 
     def open_page(**context_options):
         context = browser.new_context(**context_options)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", note)
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert refused == [], "The page needed something its Content-Security-Policy forbids"
 
 
 @pytest.fixture
