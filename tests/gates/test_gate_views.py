@@ -75,6 +75,18 @@ def test_an_approver_sees_the_gate_in_the_inbox_and_signs(
     assert gate.name not in client.get(reverse("inbox")).content.decode()
 
 
+def test_signing_changes_the_session_key_and_keeps_the_login(client, carol, gate):
+    carol.set_password(PASSWORD)
+    carol.save()
+    client.post(reverse("login"), {"username": "carol", "password": PASSWORD})
+    before = client.session.session_key
+    data = sign_data(client, gate)
+    assert client.post(reverse("gate-sign", args=[gate.pk]), data).status_code == 302
+    assert SignOff.objects.filter(gate=gate, signer=carol).count() == 1
+    assert client.session.session_key != before
+    assert client.get(reverse("inbox")).status_code == 200  # still logged in, new key
+
+
 def test_signing_with_htmx_returns_the_form_with_the_problem(client, carol, gate):
     client.force_login(carol)
     response = client.post(
