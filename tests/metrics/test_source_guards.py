@@ -190,15 +190,22 @@ def other_protocol(conn, server):
     tarpit(conn, server)
 
 
+DRIP_BODY = b'{"data": {"p95_ms": 42.5}}'  # 26 bytes: 5 s at one byte every 0.2 s
+
+
 def drip_headers(conn, server):
-    """A valid start, then one byte of headers every 0.2 s: no read ever waits long."""
-    head = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"s" * 10_000
-    _send_until_stopped(conn, server, [bytes([b]) for b in head], pause=0.2)
+    """A valid answer whose headers come one byte every 0.2 s: no read waits long, and the
+    whole would take 5 s."""
+    dripped = b"X-Slow: " + b"s" * 16 + b"\r\n"  # 26 bytes
+    rest = f"Content-Length: {len(DRIP_BODY)}\r\n\r\n".encode() + DRIP_BODY
+    _send_until_stopped(conn, server, [b"HTTP/1.1 200 OK\r\n"])
+    _send_until_stopped(conn, server, [bytes([b]) for b in dripped], pause=0.2)
+    _send_until_stopped(conn, server, [rest])
 
 
 def drip_body(conn, server):
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
-    _send_until_stopped(conn, server, [head, *[b" "] * 5000], pause=0.2)
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(DRIP_BODY)}\r\n\r\n".encode()
+    _send_until_stopped(conn, server, [head, *(bytes([b]) for b in DRIP_BODY)], pause=0.2)
 
 
 @pytest.fixture
