@@ -105,6 +105,13 @@ def risk_update(*, risk: Risk, by, reason: str = "", version: int | None = None,
     stored = claimed.get()
     if version is not None and stored.version != version:
         raise StaleRiskEdit(stored)
+    if changes:
+        # Fields not changed are saved as they are now, not as the caller read them: a save
+        # without a version must not put back what someone else saved in between.
+        changed = set(changes) | {Risk._meta.get_field(name).attname for name in changes}
+        for field in Risk._meta.concrete_fields:
+            if field.attname not in changed and not field.generated:
+                setattr(risk, field.attname, getattr(stored, field.attname))
     for field, value in changes.items():
         setattr(risk, field, value)
     risk.version = stored.version + 1

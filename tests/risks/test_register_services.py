@@ -131,3 +131,12 @@ def test_a_stale_risk_edit_is_refused(project_a):
     with pytest.raises(services.StaleRiskEdit):
         services.risk_update(risk=Risk.objects.get(pk=risk.pk), by=None, version=1, title="Lost")
     assert Risk.objects.get(pk=risk.pk).title == "First"
+
+
+def test_a_save_without_a_version_keeps_what_others_saved_meanwhile(project_a):
+    risk = make_risk(project_a, mitigation="Rehearse in staging.")
+    read_before = Risk.objects.get(pk=risk.pk)
+    services.risk_update(risk=risk, by=None, version=risk.version, mitigation="Add a canary.")
+    services.risk_update(risk=read_before, by=None, title="Slow queries on reports")
+    stored = Risk.objects.get(pk=risk.pk)
+    assert (stored.title, stored.mitigation) == ("Slow queries on reports", "Add a canary.")
