@@ -19,6 +19,7 @@ from gates import services as gate_services
 from gates.models import Gate, GateApprover, GateCriterion
 from metrics.models import KPI, MetricSource
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
+from projects.tokens import api_token_create
 from risks.models import Risk, RiskKeySequence
 
 PASSWORD = "load-run-password"  # the load run's accounts only, in its own database
@@ -39,6 +40,7 @@ class Plan:
     password: str
     people: dict[str, int]
     accounts: dict[str, list[str]]
+    tokens: dict[str, str]  # username → personal API token, for managers and approvers
     projects: list[int]
     hot_projects: list[int]
     hot_risks: list[int]
@@ -258,6 +260,11 @@ def seed(*, people: dict[str, int], duration: float, source_url: str) -> Plan:
     )
     for gate in gates:  # through the service, so that every gate's trail starts as it should
         gate_services.gate_open(gate=gate, by=accounts["manager"][0])
+    tokens = {
+        user.username: api_token_create(user=user, name="Load run")[1]
+        for role in ("manager", "approver")
+        for user in accounts[role]
+    }
     hot = projects[:HOT_PROJECTS]
     hot_ids = {project.pk for project in hot}
     return Plan(
@@ -265,6 +272,7 @@ def seed(*, people: dict[str, int], duration: float, source_url: str) -> Plan:
         password=PASSWORD,
         people=people,
         accounts={role: [user.username for user in people] for role, people in accounts.items()},
+        tokens=tokens,
         projects=[project.pk for project in projects],
         hot_projects=sorted(hot_ids),
         hot_risks=[risk.pk for risk in risks if risk.project_id in hot_ids],
