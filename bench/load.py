@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -506,6 +507,9 @@ def run(
         and results["signatures"]["ok"]
         and results["collection"]["ok"]
     )
+    if results["ok"]:  # the processes' logs are kept only to look into a failed run
+        shutil.rmtree(logs, ignore_errors=True)
+        results["logs"] = None
     return results
 
 
