@@ -369,9 +369,13 @@ def check_collection(started: datetime) -> dict:
     return result
 
 
+LOGGED_ERROR = re.compile(r"\bERROR\b|\bCRITICAL\b|Traceback")  # plain, JSON and gunicorn lines
+
+
 def _server_errors(log: str) -> list[str]:
-    """The first line of each error the portal logged (a 500 logs `Internal Server Error`)."""
-    return [line[:300] for line in log.splitlines() if " ERROR " in line or "Traceback" in line]
+    """Each error a process logged (a 500 logs `Internal Server Error` with its traceback, a
+    gunicorn worker killed for taking too long a CRITICAL line), cut to 300 characters."""
+    return [line[:300] for line in log.splitlines() if LOGGED_ERROR.search(line)]
 
 
 def run(

@@ -4,13 +4,14 @@ Run by `bench.load` in a process of its own (gevent patches the standard library
 `python -m bench.load_users --host URL --plan plan.json --duration S --out ledger.json`; the
 plan (from `bench.load_seed`) says how many of each person to simulate.
 
-- Managers (API) read a hot project or risk, append a token of their own and add one to the
-  project's spent budget, sending the version they read; a refusal as stale is read again and
-  retried. Some save a risk's title without a version, as API clients may.
+- Managers (API, with their personal token) read a hot project or risk, append a token of
+  their own and add one to the project's spent budget, sending the version they read; a save
+  refused as stale (400 naming `version`) is read again and retried. Some save a risk's title
+  without a version, as API clients may.
 - Managers (pages) edit a hot phase through its htmx form, appending a token; a 409 (someone
   saved first) is read again and retried.
-- Approvers sign their gates with their password, through the API or the gate page, each
-  signature sent twice at once, as a double click does.
+- Approvers sign their gates with their password: through the API, the request sent twice at
+  once; or through the gate page's htmx form, then again from a second tab.
 - Executives poll the programme and project status pages as their htmx poller does.
 
 The ledger says what the portal accepted, refused as a conflict, and answered otherwise, with
