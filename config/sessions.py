@@ -20,10 +20,29 @@ from django_htmx.http import HttpResponseClientRedirect
 from config import request_context
 
 STARTED_KEY = "waymark_login_at"
+RENEWED_KEY = "waymark_renewed_at"
 SEEN_KEY = "waymark_seen_at"
 # The last-seen time is written at most this often, not on every request.
 SEEN_RESOLUTION_SECONDS = 60
 BACKGROUND_POLL_HEADER = "HTTP_X_LIVE_FINGERPRINTS"
+
+
+def session_renew(request) -> None:
+    """A new session key for the same login (after the user proved who they are again, as when
+    signing), like the one a login gets. The old key goes on working for
+    SESSION_RENEWAL_GRACE_SECONDS, without ever being sent back to the browser: requests
+    already on their way with it (a status page's poll, a second click) are answered as the
+    user's instead of logging them out and deleting the new cookie."""
+    session = getattr(request, "session", None)
+    if session is None or not session.session_key:
+        return
+    renewed = session.__class__()
+    renewed.update(dict(session.items()))
+    renewed.create()  # a key of its own; the response sends it to the browser
+    session[RENEWED_KEY] = int(time.time())
+    session.set_expiry(settings.SESSION_RENEWAL_GRACE_SECONDS)
+    session.save()
+    request.session = renewed
 
 
 @receiver(user_logged_in)
@@ -53,10 +72,12 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request: HttpRequest):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and hasattr(request, "session"):
+        session = getattr(request, "session", None)
+        if session is not None and RENEWED_KEY in session:
+            return self._answer_with_renewed_key(request)
+        if user is not None and user.is_authenticated and session is not None:
             request_context.note_actor(request)
             now = time.time()
-            session = request.session
             if STARTED_KEY not in session:
                 # A login made before these stamps existed: its lifetime counts from now.
                 session[STARTED_KEY] = session[SEEN_KEY] = int(now)
@@ -79,3 +100,15 @@ class SessionLifetimeMiddleware:
             if not is_background and now - session.get(SEEN_KEY, 0) >= SEEN_RESOLUTION_SECONDS:
                 session[SEEN_KEY] = int(now)
         return self.get_response(request)
+
+    def _answer_with_renewed_key(self, request):
+        """A request that still carries a key the session has just been renewed from."""
+        session = request.session
+        if time.time() - session[RENEWED_KEY] > settings.SESSION_RENEWAL_GRACE_SECONDS:
+            session.flush()  # the grace is over: the old key is nobody's
+            return self.get_response(request)
+        if request.user.is_authenticated:
+            request_context.note_actor(request)
+        response = self.get_response(request)
+        session.modified = False  # never send the old key back
+        return response

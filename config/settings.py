@@ -301,6 +301,9 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60)
 SESSION_ABSOLUTE_LIFETIME = env.int("SESSION_ABSOLUTE_LIFETIME", default=12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
+# When signing renews the session key, the old key still answers for this long, so that the
+# requests already on their way with it do not log the user out.
+SESSION_RENEWAL_GRACE_SECONDS = env.int("SESSION_RENEWAL_GRACE_SECONDS", default=30)
 # Content-Security-Policy (django-csp): scripts only from the portal's own static files, no
 # inline script and no eval (htmx runs with allowEval off, plotly.js is served from static/).
 # Styles allow inline: plotly.js writes its chart styles into <style> elements at run time.

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.request_context import security_event
+from config.sessions import session_renew
 from gates import policy
 from gates.evaluation import GateEvaluation, evaluate_gate
 from gates.models import (
@@ -243,10 +244,8 @@ def gate_sign(
         signer=signer.get_username(),
         decision=decision,
     )
-    session = getattr(request, "session", None)
-    if session is not None and session.session_key:
-        # Signing re-authenticated the user: a new session key, as at login.
-        session.cycle_key()
+    # Signing re-authenticated the user: a new session key, as at login.
+    session_renew(request)
     return signoff
 
 

@@ -1,6 +1,7 @@
 """The gate page, signing through it, the inbox and the audit exports."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from gates import services
@@ -85,6 +86,29 @@ def test_signing_changes_the_session_key_and_keeps_the_login(client, carol, gate
     assert SignOff.objects.filter(gate=gate, signer=carol).count() == 1
     assert client.session.session_key != before
     assert client.get(reverse("inbox")).status_code == 200  # still logged in, new key
+
+
+def test_requests_on_their_way_with_the_old_key_keep_the_login(client, carol, gate, settings):
+    carol.set_password(PASSWORD)
+    carol.save()
+    client.post(reverse("login"), {"username": "carol", "password": PASSWORD})
+    old_key = client.session.session_key
+    client.post(reverse("gate-sign", args=[gate.pk]), sign_data(client, gate))
+    new_key = client.session.session_key
+
+    # A status poll sent before the signature's answer arrived, with the old cookie.
+    late = Client()
+    late.cookies[settings.SESSION_COOKIE_NAME] = old_key
+    response = late.get(reverse("inbox"))
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies  # the new cookie stays
+    assert client.get(reverse("inbox")).status_code == 200
+    assert client.session.session_key == new_key
+
+    # Once the grace is over the old key is nobody's.
+    settings.SESSION_RENEWAL_GRACE_SECONDS = -1
+    assert late.get(reverse("inbox")).status_code == 302
+    assert client.get(reverse("inbox")).status_code == 200
 
 
 def test_signing_with_htmx_returns_the_form_with_the_problem(client, carol, gate):
