@@ -260,13 +260,13 @@ class ApiManager(Person):
     uses_pages = False
     wait_time = between(0.3, 1.5)
 
-    def _append(self, kind: str, path: str, field: str, token: str, extra=None) -> bool:
-        """Read, append `token` to `field` (and apply `extra(row)`), save with the version
+    def _append(self, kind: str, path: str, field: str, token: str, also=None) -> bool:
+        """Read, append `token` to `field` (and apply `also(row)`), save with the version
         read; again while the save is refused as stale."""
         for _ in range(ATTEMPTS):
             row = self.call(f"api {kind} read", "GET", path, via=self.api).json()
             change = {"version": row["version"], field: f"{row[field]}{token}\n"}
-            change.update(extra(row) if extra else {})
+            change.update(also(row) if also else {})
             response = self.call(
                 f"api {kind} save",
                 "PATCH",
