@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.database_unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -380,6 +381,28 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("queue", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task not acknowledged within this time goes to another worker: with late acks
+        # that is how the task of a killed worker runs again, so it must be longer than any
+        # task runs or waits for its retry (tests/config/test_celery_settings.py checks).
+        "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+        # A broker that is away is noticed within seconds, not waited for.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
+# Sending gives up quickly when the broker is away (projects/outbox.py keeps the task): a web
+# request waits some 0.2 s for a refused connection, 4 s at most for one that never answers.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# No task runs longer than this (enforced by the prefork pool): a task still running past the
+# visibility timeout would be handed to a second worker.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -392,6 +415,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "projects.tasks.worker_heartbeat",
         "schedule": env.float("WORKER_HEARTBEAT_SECONDS", default=30.0),
+    },
+    "outbox-resend": {
+        "task": "projects.tasks.outbox_resend",
+        "schedule": env.float("OUTBOX_RESEND_SECONDS", default=30.0),
     },
     "metric-dispatch": {
         "task": "metrics.tasks.metric_sources_dispatch",

@@ -4,10 +4,11 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError
 
 from metrics import services
 from metrics.collectors import SourceError
+from projects.outbox import enqueue
 
 
 @shared_task
@@ -15,11 +16,7 @@ def metric_sources_dispatch() -> int:
     """Claim due sources and enqueue their polls once the claim is committed."""
     claimed = services.metric_sources_claim_due()
     for source_id, slot in claimed:
-        transaction.on_commit(
-            lambda source_id=source_id, slot=slot: metric_source_poll.apply_async(
-                args=[source_id, slot.isoformat()], queue=settings.METRIC_POLL_QUEUE
-            )
-        )
+        enqueue(metric_source_poll, source_id, slot.isoformat(), queue=settings.METRIC_POLL_QUEUE)
     services.kpi_status_refresh_stale()
     return len(claimed)
 
@@ -28,14 +25,16 @@ def metric_sources_dispatch() -> int:
     bind=True,
     soft_time_limit=60,
     time_limit=90,
-    autoretry_for=(SourceError,),
+    # A source that failed for now, or a database that was away (restarting, failing over).
+    autoretry_for=(SourceError, OperationalError, InterfaceError),
     retry_backoff=5,
     retry_backoff_max=120,
     retry_jitter=True,
     max_retries=3,
 )
 def metric_source_poll(self, source_id: int, slot: str) -> bool:
-    """Poll one source for one slot; retries transient failures with exponential backoff."""
+    """Poll one source for one slot; retries transient failures with exponential backoff
+    (a retry of a slot already recorded writes nothing)."""
     measurement = services.metric_source_poll(
         source_id=source_id, slot=datetime.fromisoformat(slot)
     )

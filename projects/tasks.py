@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from projects import reports, services
+from projects import outbox, reports, services
 
 
 @shared_task(bind=True)
@@ -21,3 +21,9 @@ def status_snapshot_record() -> int:
 def status_reports_send() -> int:
     """E-mail the weekly status reports (each subscriber once per week)."""
     return reports.status_reports_send()
+
+
+@shared_task
+def outbox_resend() -> int:
+    """Send the tasks the broker could not take when they were sent."""
+    return outbox.outbox_resend()

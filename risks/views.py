@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from projects import policy as project_policy
+from projects.outbox import enqueue
 from projects.policy import Action
 from risks import charts, policy, selectors, services, tasks
 from risks.forms import MitigationActionForm, RegisterImportForm, RiskForm
@@ -269,17 +269,10 @@ def risk_register_import(request: HttpRequest, pk: int) -> HttpResponse:
 def risk_escalation_check(request: HttpRequest, pk: int) -> HttpResponse:
     """Run the escalation check for this project now, on a worker, instead of waiting."""
     project = project_policy.get_project_for(request.user, pk, Action.EDIT)
-    try:
-        tasks.risk_escalate_overdue.apply_async(args=[project.pk], retry=False)
-    except BrokerUnavailable:
-        logger.exception("Could not queue the escalation check")
-        messages.error(
-            request, "The background worker could not be reached; nothing was checked. Try again."
-        )
-    else:
-        messages.success(
-            request,
-            "Escalation check started: escalated risks are marked here and their owners "
-            "notified within a minute.",
-        )
+    enqueue(tasks.risk_escalate_overdue, project.pk)
+    messages.success(
+        request,
+        "Escalation check queued: escalated risks are marked here and their owners notified "
+        "within a minute (or as soon as the background worker can be reached).",
+    )
     return redirect("risk-register", pk=project.pk)
