@@ -16,6 +16,7 @@ from projects.models import (
     Membership,
     Notification,
     NotificationMute,
+    OutboxTask,
     Phase,
     Programme,
     Project,
@@ -24,6 +25,7 @@ from projects.models import (
     StatusSnapshot,
     Versioned,
 )
+from projects.outbox import outbox_resend
 from projects.policy import Action
 from projects.tokens import api_token_revoke
 
@@ -423,3 +425,19 @@ class ApiTokenAdmin(SuperuserOnlyAdmin):
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
             api_token_revoke(token=token)
+
+
+@admin.register(OutboxTask)
+class OutboxTaskAdmin(SuperuserOnlyAdmin):
+    """Work the broker could not take, waiting for `outbox_resend`: read here, sent again at
+    once with the action, or removed when it should not run at all."""
+
+    list_display = ["task", "args", "queue", "created_at", "attempts", "last_error"]
+    list_filter = ["task"]
+    readonly_fields = ["task", "args", "queue", "created_at", "attempts", "last_error"]
+    actions = ["resend"]
+
+    @admin.action(description="Send every kept task again now")
+    def resend(self, request, queryset):
+        sent = outbox_resend()
+        self.message_user(request, f"{sent} task(s) sent; the rest stay kept.")

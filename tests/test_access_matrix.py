@@ -32,6 +32,7 @@ from projects.models import (
     Membership,
     Notification,
     NotificationMute,
+    OutboxTask,
     Project,
     StatusReportDelivery,
     StatusReportSubscription,
@@ -386,6 +387,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     "projects.statusreportsubscription": AdminScope("subscription", **SUPERUSER_ONLY),
     "projects.statusreportdelivery": AdminScope("delivery", **{**SUPERUSER_ONLY, "delete": NOBODY}),
     "projects.apitoken": AdminScope("token", **SUPERUSER_ONLY),
+    "projects.outboxtask": AdminScope("outbox_task", **SUPERUSER_ONLY),
     "risks.risk": AdminScope("risk"),
     "risks.riskassessment": AdminScope("assessment", **READ_ONLY),
     "risks.mitigationaction": AdminScope("mitigation"),
@@ -416,6 +418,7 @@ PROJECTLESS = {
     "subscription",
     "delivery",
     "token",
+    "outbox_task",
 }
 
 # The admin site's own pages: who they are for, and the methods they answer.
@@ -573,6 +576,7 @@ def user_rows(user) -> dict:
     )
     return {
         "token": token,
+        "outbox_task": OutboxTask.objects.create(task="risks.tasks.risk_escalate_overdue"),
         "notification": notification,
         "mute": NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")[0],
         "subscription": subscription,

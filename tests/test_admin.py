@@ -15,6 +15,7 @@ from metrics.models import MetricSource
 from projects import services as project_services
 from projects.models import (
     NotificationMute,
+    OutboxTask,
     StatusReportDelivery,
     StatusReportSubscription,
     StatusSnapshot,
@@ -48,6 +49,7 @@ def populate(project, user):
     phase = PhaseFactory(project=project, order=1)
     ChecklistItemFactory(phase=phase, owner=user)
     api_token_create(user=user, name="CI pipeline")
+    OutboxTask.objects.create(task="risks.tasks.risk_escalate_overdue", args=[project.pk])
     risk = RiskFactory(project=project)
     risk_services.risk_update(risk=risk, by=user, likelihood=2)
     kpi = KPIFactory(project=project, phase=phase)
