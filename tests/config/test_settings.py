@@ -36,7 +36,16 @@ def load_settings(tmp_path, *, code: str = PROBE, args=(), **env):
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"}
+        if key
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            # The browser tests allow sync database calls in their event loop: not a deployment
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     environment.update(DJANGO_SETTINGS_MODULE="config.settings", WAYMARK_VAR_DIR=str(tmp_path))
     environment.update(env)
