@@ -55,7 +55,13 @@ class ProjectScopedPermissions:
         return project_of(obj, self.project_path)
 
     def _may_edit_some_project(self, request: HttpRequest) -> bool:
-        return policy.projects_where(request.user, self.edit_action).exists()
+        # Asked for every model of the admin's menu on every admin page: once per request.
+        answers = request.__dict__.setdefault("_waymark_may_edit_some_project", {})
+        if self.edit_action not in answers:
+            answers[self.edit_action] = policy.projects_where(
+                request.user, self.edit_action
+            ).exists()
+        return answers[self.edit_action]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.is_staff

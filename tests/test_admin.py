@@ -383,3 +383,11 @@ def test_a_decided_gates_criteria_and_approvers_are_read_only_in_the_admin(
     assert "Runbook rehearsed" in gate_page
     criterion.refresh_from_db()
     assert criterion.text == "Runbook rehearsed"
+
+
+def test_the_admin_menu_asks_the_policy_once_a_page_not_once_a_model(client, alice, project_a):
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("admin:index")).status_code == 200
+    asked = [q["sql"] for q in queries.captured_queries if '"projects_membership"' in q["sql"]]
+    assert len(asked) <= 3, len(asked)
