@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import caches
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django_htmx.http import HttpResponseClientRedirect
@@ -20,26 +21,40 @@ from django_htmx.http import HttpResponseClientRedirect
 from config import request_context
 
 STARTED_KEY = "waymark_login_at"
-RENEWED_KEY = "waymark_renewed_at"
+RENEWED_CACHE_PREFIX = "waymark-session-renewed:"
 SEEN_KEY = "waymark_seen_at"
 # The last-seen time is written at most this often, not on every request.
 SEEN_RESOLUTION_SECONDS = 60
 BACKGROUND_POLL_HEADER = "HTTP_X_LIVE_FINGERPRINTS"
 
 
+def _renewed_at(session_key: str | None) -> int | None:
+    """When the session of `session_key` was renewed under a new key, if it was."""
+    if not session_key:
+        return None
+    return caches["default"].get(RENEWED_CACHE_PREFIX + session_key)
+
+
 def session_renew(request) -> None:
     """A new session key for the same login (after the user proved who they are again, as when
-    signing), like the one a login gets. The old key goes on working for
-    SESSION_RENEWAL_GRACE_SECONDS, without ever being sent back to the browser: requests
-    already on their way with it (a status page's poll, a second click) are answered as the
-    user's instead of logging them out and deleting the new cookie."""
+    signing), like the one a login gets. The old key goes on answering for
+    SESSION_RENEWAL_GRACE_SECONDS, and is never sent back to the browser: requests already on
+    their way with it (a status page's poll, a second click) are answered as the user's
+    instead of logging them out and deleting the new cookie. Which keys were renewed is kept
+    in the shared cache, so that every web process knows, and so that a request that read the
+    old session before the renewal cannot save it back."""
     session = getattr(request, "session", None)
-    if session is None or not session.session_key:
-        return
+    if session is None or not session.session_key or _renewed_at(session.session_key):
+        return  # nothing to renew, or a key already renewed: its successor is the browser's
+    old_key = session.session_key
     renewed = session.__class__()
-    renewed.update(dict(session.items()))
+    renewed.update({key: value for key, value in session.items() if key != "_session_expiry"})
     renewed.create()  # a key of its own; the response sends it to the browser
-    session[RENEWED_KEY] = int(time.time())
+    caches["default"].set(
+        RENEWED_CACHE_PREFIX + old_key,
+        int(time.time()),
+        timeout=settings.SESSION_ABSOLUTE_LIFETIME,
+    )
     session.set_expiry(settings.SESSION_RENEWAL_GRACE_SECONDS)
     session.save()
     request.session = renewed
@@ -73,7 +88,7 @@ class SessionLifetimeMiddleware:
     def __call__(self, request: HttpRequest):
         user = getattr(request, "user", None)
         session = getattr(request, "session", None)
-        if session is not None and RENEWED_KEY in session:
+        if session is not None and _renewed_at(session.session_key):
             return self._answer_with_renewed_key(request)
         if user is not None and user.is_authenticated and session is not None:
             request_context.note_actor(request)
@@ -99,16 +114,22 @@ class SessionLifetimeMiddleware:
             is_background = BACKGROUND_POLL_HEADER in request.META
             if not is_background and now - session.get(SEEN_KEY, 0) >= SEEN_RESOLUTION_SECONDS:
                 session[SEEN_KEY] = int(now)
-        return self.get_response(request)
+        key = session.session_key if session is not None else None
+        response = self.get_response(request)
+        if key and request.session is session and _renewed_at(key):
+            # Renewed while this request ran (by another one): keep the old key retired.
+            session.modified = False
+        return response
 
     def _answer_with_renewed_key(self, request):
-        """A request that still carries a key the session has just been renewed from."""
+        """A request that still carries a key the session has been renewed from."""
         session = request.session
-        if time.time() - session[RENEWED_KEY] > settings.SESSION_RENEWAL_GRACE_SECONDS:
+        renewed_at = _renewed_at(session.session_key)
+        if time.time() - renewed_at > settings.SESSION_RENEWAL_GRACE_SECONDS:
             session.flush()  # the grace is over: the old key is nobody's
             return self.get_response(request)
         if request.user.is_authenticated:
             request_context.note_actor(request)
         response = self.get_response(request)
-        session.modified = False  # never send the old key back
+        session.modified = False  # never saved again, never sent back
         return response

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import Conflict, FixedAfterCreate, RelatedObject, writes_that_may_conflict
+from config.sessions import session_renew
 from gates import policy, services
 from gates.models import (
     Gate,
@@ -490,6 +491,7 @@ class SignOffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise serializers.ValidationError({"password": [str(refused)]}) from None
         except services.GateRefused as refused:
             raise serializers.ValidationError({"non_field_errors": [str(refused)]}) from None
+        session_renew(self.request._request)  # re-authenticated: a new session key
 
 
 # -- the audit trail: read only ------------------------------------------------------------------

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.request_context import security_event
-from config.sessions import session_renew
 from gates import policy
 from gates.evaluation import GateEvaluation, evaluate_gate
 from gates.models import (
@@ -244,8 +243,6 @@ def gate_sign(
         signer=signer.get_username(),
         decision=decision,
     )
-    # Signing re-authenticated the user: a new session key, as at login.
-    session_renew(request)
     return signoff
 
 

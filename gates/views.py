@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from config.sessions import session_renew
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm
@@ -89,6 +90,7 @@ def gate_sign(request: HttpRequest, pk: int) -> HttpResponse:
             except services.GateRefused as refused:
                 problem = str(refused)
             else:
+                session_renew(request)  # re-authenticated: a new session key, as at login
                 messages.success(
                     request, "Signed. Your signature is recorded with the gate as you saw it."
                 )

@@ -3,11 +3,15 @@
 import json
 import logging
 import time
+from importlib import import_module
 
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
-from django.test import Client
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from config import sessions
@@ -196,7 +200,7 @@ def test_a_deactivated_users_next_request_is_refused(client, alice, project_a):
     response = client.get(page)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
-    assert client.get(f"/api/v1/projects/{project_a.pk}/").status_code in (401, 403)
+    assert client.get(f"/api/v1/projects/{project_a.pk}/").status_code == 401
 
 
 def _age_session(client, *, started_ago: float, seen_ago: float) -> None:
@@ -240,6 +244,48 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(client, alice, p
     response = client.get(reverse("project-detail", args=[project_a.pk]))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_an_api_call_of_an_ended_session_is_refused(client, alice, project_a):
+    client.force_login(alice)
+    url = f"/api/v1/projects/{project_a.pk}/"
+    assert client.get(url).status_code == 200
+    _age_session(client, started_ago=10**6, seen_ago=10**6)
+    assert client.get(url).status_code == 401
+    assert client.get(url).status_code == 401  # logged out, not refused once
+
+
+@pytest.mark.django_db
+def test_a_request_that_read_the_session_before_it_was_renewed_does_not_save_it_back(alice):
+    """Two requests of one browser: the first renews the key (signing) while the second,
+    which read the old session, is still running and changes it."""
+    store = import_module(django_settings.SESSION_ENGINE).SessionStore
+    session = store()
+    session.update(
+        {
+            "_auth_user_id": str(alice.pk),
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": alice.get_session_auth_hash(),
+        }
+    )
+    session.create()
+    old_key = session.session_key
+
+    def view(request):
+        signing = RequestFactory().post("/sign/")
+        signing.session = store(old_key)
+        sessions.session_renew(signing)  # the other request, signing meanwhile
+        request.session["changed"] = "by the slower request"
+        return HttpResponse("ok")
+
+    chain = SessionMiddleware(AuthenticationMiddleware(sessions.SessionLifetimeMiddleware(view)))
+    slower = RequestFactory().get("/inbox/")
+    slower.COOKIES[django_settings.SESSION_COOKIE_NAME] = old_key
+    response = chain(slower)
+
+    assert django_settings.SESSION_COOKIE_NAME not in response.cookies  # old key not sent back
+    assert "changed" not in store(old_key).load()  # nor saved back
 
 
 @pytest.mark.django_db

@@ -111,6 +111,32 @@ def test_requests_on_their_way_with_the_old_key_keep_the_login(client, carol, ga
     assert client.get(reverse("inbox")).status_code == 200
 
 
+def test_signing_again_with_the_old_key_does_not_renew_it_a_second_time(
+    client, carol, gate, alice, settings
+):
+    second = GateFactory(project=gate.project, name="Rollback rehearsal", kind="go_no_go")
+    GateApproverFactory(gate=second, title="DBA", user=carol, role="")
+    services.gate_open(gate=second, by=alice)
+    carol.set_password(PASSWORD)
+    carol.save()
+    client.post(reverse("login"), {"username": "carol", "password": PASSWORD})
+    old_key = client.session.session_key
+    other_tab = Client()
+    other_tab.cookies[settings.SESSION_COOKIE_NAME] = old_key
+    second_form = sign_data(other_tab, second)  # read before the first signature
+
+    client.post(reverse("gate-sign", args=[gate.pk]), sign_data(client, gate))
+    response = other_tab.post(reverse("gate-sign", args=[second.pk]), second_form)
+    assert response.status_code == 302
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert SignOff.objects.filter(signer=carol).count() == 2
+
+    # The first renewal's key is a whole login, not a key in its grace.
+    settings.SESSION_RENEWAL_GRACE_SECONDS = -1
+    assert client.get(reverse("inbox")).status_code == 200
+    assert other_tab.get(reverse("inbox")).status_code == 302
+
+
 def test_signing_with_htmx_returns_the_form_with_the_problem(client, carol, gate):
     client.force_login(carol)
     response = client.post(
