@@ -10,8 +10,11 @@ imported as they were: their times, signers and contents kept. A gate's audit tr
 by hashes over database ids, so the import writes each entry as exported and seals the chain
 anew for the ids it was given; sign-offs keep the hash of the snapshot that was signed.
 Metric sources travel without their secrets: a source that had one is imported switched off,
-to be given its secret again. Header values that look like credentials, and passwords in
-source URLs, are left out of the export.
+to be given its secret again. Header values and URL query parameters that look like
+credentials, and user names and passwords in source URLs, are left out of the export; a source
+that lost any is marked `credentials_removed` and imported switched off too. A derived source
+whose input KPI was deleted says so (`{"missing": "kpi"}`) and comes back switched off, that
+input pointing at no KPI.
 """
 
 import math
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -428,6 +431,15 @@ AUDIT_REFERENCES = {
 }
 # Header names whose values are credentials, left out of an exported source's configuration.
 CREDENTIAL_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|session", re.IGNORECASE)
+# Names of URL query parameters whose values are credentials (API keys, tokens, passwords, the
+# signatures of signed URLs), left out of an exported source's URL.
+CREDENTIAL_PARAMETER = re.compile(
+    r"auth|token|key|secret|passw|^pwd$|^pass$|cookie|session|signature|^sig$|credential",
+    re.IGNORECASE,
+)
+# What a derived source's input whose KPI was deleted is imported as: an id no KPI has, as
+# autoincrementing keys start at 1.
+DANGLING_KPI_ID = 0
 
 
 # Export
@@ -447,20 +459,39 @@ def _dump_row(row: models.Model, fields: dict[str, Kind], usernames: dict[int, s
     return out
 
 
-def _exported_config(source: MetricSource, kpi_names: dict[int, tuple[str, str]], code: str):
-    """The source's configuration without credentials; a derived source's inputs by KPI name."""
+def _url_without_credentials(url: str) -> tuple[str, bool]:
+    """`url` less the user name and password before its host and the query parameters that
+    look like credentials, and whether any was there. The parameters kept keep their text."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    kept, removed = [], bool(userinfo)
+    for pair in parts.query.split("&") if parts.query else []:
+        if CREDENTIAL_PARAMETER.search(unquote_plus(pair.partition("=")[0])):
+            removed = True
+        else:
+            kept.append(pair)
+    if not (at or removed):
+        return url, False
+    return urlunsplit(parts._replace(netloc=host, query="&".join(kept))), removed
+
+
+def _exported_config(
+    source: MetricSource, kpi_names: dict[int, tuple[str, str]], code: str
+) -> tuple[dict, bool]:
+    """The source's configuration without credentials, and whether it had any; a derived
+    source's inputs by KPI name."""
     config = dict(source.config)
+    removed = False
     if isinstance(config.get("url"), str):
-        parts = urlsplit(config["url"])
-        if parts.username or parts.password:
-            host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
-            config["url"] = urlunsplit(parts._replace(netloc=host))
+        config["url"], removed = _url_without_credentials(config["url"])
     if isinstance(config.get("headers"), dict):
-        config["headers"] = {
+        headers = {
             name: value
             for name, value in config["headers"].items()
             if not CREDENTIAL_HEADER.search(str(name))
         }
+        removed = removed or len(headers) < len(config["headers"])
+        config["headers"] = headers
     if source.kind == "derived" and isinstance(config.get("inputs"), dict):
         inputs = {}
         for name, kpi_id in config["inputs"].items():
@@ -472,7 +503,7 @@ def _exported_config(source: MetricSource, kpi_names: dict[int, tuple[str, str]]
             else:
                 inputs[name] = {"project": project_code, "kpi": kpi_name}
         config["inputs"] = inputs
-    return config
+    return config, removed
 
 
 def _audit_payload_out(payload: dict, *, described: bool, names: dict[str, dict]) -> dict:
@@ -568,19 +599,21 @@ def project_export(*, project: Project) -> dict:
             ],
         }
 
+    def source_out(source):
+        config, credentials_removed = _exported_config(source, kpi_names, project.code)
+        return {
+            **_dump_row(source, METRIC_SOURCE_FIELDS, usernames),
+            "ref": source_refs[source.pk],
+            "config": config,
+            "secret_set": bool(source.secret),
+            "credentials_removed": credentials_removed,
+        }
+
     def kpi_out(kpi):
         return {
             **_dump_row(kpi, KPI_FIELDS, usernames),
             "phase": phase_refs.get(kpi.phase_id),
-            "sources": [
-                {
-                    **_dump_row(source, METRIC_SOURCE_FIELDS, usernames),
-                    "ref": source_refs[source.pk],
-                    "config": _exported_config(source, kpi_names, project.code),
-                    "secret_set": bool(source.secret),
-                }
-                for source in sources_by_kpi[kpi.pk]
-            ],
+            "sources": [source_out(source) for source in sources_by_kpi[kpi.pk]],
             "measurements": [
                 {
                     **_dump_row(row, MEASUREMENT_FIELDS, usernames),
@@ -687,6 +720,23 @@ def _usernames_in(obj, fields: dict[str, Kind]) -> set[str]:
     return {obj[name] for name, kind in fields.items() if kind.user and isinstance(obj[name], str)}
 
 
+def _source_to_do(row: dict, dangling: list[str]) -> list[str]:
+    """What an imported source needs before it can be polled: the secret and credentials the
+    export left out, KPIs for the inputs whose KPI was deleted. A source needing any is
+    imported switched off."""
+    to_do = []
+    left_out = "the credentials left out of its headers or URL"
+    if row["secret_set"] and row["credentials_removed"]:
+        to_do.append(f"give it its secret and {left_out} again")
+    elif row["secret_set"]:
+        to_do.append("give it its secret again")
+    elif row["credentials_removed"]:
+        to_do.append(f"give it {left_out} again")
+    if dangling:
+        to_do.append(f"point its input(s) {', '.join(dangling)} at a KPI (theirs was deleted)")
+    return to_do
+
+
 class _Import:
     """One import: the document as read, the users it names, and the rows written so far."""
 
@@ -782,6 +832,15 @@ class _Import:
         kpi = self._user_fields(obj, KPI_FIELDS, path)
         self._phase_ref(kpi["phase"], f"{path}.phase")
         kpi["sources"] = self._children(kpi, "sources", METRIC_SOURCE_FIELDS, path)
+        for i, (source, raw) in enumerate(zip(kpi["sources"], obj["sources"], strict=True)):
+            # Absent from files written before credentials were marked: none was marked then.
+            removed = raw.get("credentials_removed", False)
+            if not isinstance(removed, bool):
+                raise ProjectNotImported(
+                    f"{path}.sources[{i}].credentials_removed must be true or false, "
+                    f"not {removed!r:.80}."
+                )
+            source["credentials_removed"] = removed
         source_refs = {source["ref"] for source in kpi["sources"]}
         if len(source_refs) != len(kpi["sources"]):
             raise ProjectNotImported(f"{path}.sources: two sources have the same 'ref'.")
@@ -957,15 +1016,22 @@ class _Import:
                 f"{path}.escalations[{j}]",
             )
 
-    def _imported_config(self, project, kpis, config: dict, path: str) -> dict:
+    def _imported_config(self, project, kpis, config: dict, path: str) -> tuple[dict, list]:
+        """The configuration with a derived source's inputs as KPI ids, and the names of the
+        inputs whose KPI had been deleted where the file was exported."""
         config = dict(config)
         if not isinstance(config.get("inputs"), dict):
-            return config
-        inputs = {}
+            return config, []
+        inputs, dangling = {}, []
         for name, ref in config["inputs"].items():
+            if ref == {"missing": "kpi"}:
+                inputs[name] = DANGLING_KPI_ID
+                dangling.append(name)
+                continue
             if not isinstance(ref, dict) or not isinstance(ref.get("kpi"), str):
                 raise ProjectNotImported(
-                    f'{path}.config.inputs.{name} must name a KPI: {{"kpi": "name"}}.'
+                    f'{path}.config.inputs.{name} must name a KPI: {{"kpi": "name"}}, '
+                    f'or say that its KPI was deleted: {{"missing": "kpi"}}.'
                 )
             if ref.get("project") in (None, project.code):
                 kpi = kpis.get(ref["kpi"])
@@ -982,7 +1048,7 @@ class _Import:
                 )
             inputs[name] = kpi.pk
         config["inputs"] = inputs
-        return config
+        return config, dangling
 
     def _sources_and_measurements(self, project, kpis, values, path, sources, kept) -> None:
         kpi = kpis[values["name"]]
@@ -990,12 +1056,15 @@ class _Import:
         for j, row in enumerate(values["sources"]):
             source_path = f"{path}.sources[{j}]"
             fields = self._values(row, METRIC_SOURCE_FIELDS)
-            fields["config"] = self._imported_config(project, kpis, row["config"], source_path)
-            if row["secret_set"] and fields["is_active"]:
+            fields["config"], dangling = self._imported_config(
+                project, kpis, row["config"], source_path
+            )
+            to_do = _source_to_do(row, dangling)
+            if to_do and fields["is_active"]:
                 fields["is_active"] = False
                 self.notes.append(
                     f"The {row['kind']} source of the KPI '{kpi.name}' was imported switched "
-                    "off: give it its secret again, then switch it on."
+                    f"off: {'; '.join(to_do)}, then switch it on."
                 )
             source = self._save(MetricSource(kpi=kpi, **fields), source_path)
             by_ref[row["ref"]] = source

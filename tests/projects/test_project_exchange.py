@@ -270,7 +270,7 @@ def test_round_trip_under_a_new_code_gives_the_same_document(seeded):
     assert (polled.secret, polled.is_active) == ("", False)
     [source_out] = next(kpi for kpi in again["kpis"] if kpi["name"] == "p95 latency")["sources"]
     assert (source_out["is_active"], source_out["secret_set"]) == (False, False)
-    source_out.update(is_active=True, secret_set=True)
+    source_out.update(is_active=True, secret_set=True, credentials_removed=True)
     assert _without_identity(again) == _without_identity(exported)
 
 
@@ -328,9 +328,11 @@ def test_the_export_carries_no_secret(seeded):
         assert secret not in text
     kpis = project_export(project=seeded)["kpis"]
     [source] = next(kpi for kpi in kpis if kpi["name"] == "p95 latency")["sources"]
-    assert source["secret_set"] is True
+    assert (source["secret_set"], source["credentials_removed"]) == (True, True)
     assert source["config"]["url"] == "https://127.0.0.1:9/api"
     assert source["config"]["headers"] == {"Accept": "application/json"}
+    [derived] = next(kpi for kpi in kpis if kpi["name"] == "Errors per 1000")["sources"]
+    assert (derived["secret_set"], derived["credentials_removed"]) == (False, False)
 
 
 def test_derived_inputs_and_gate_references_use_names_not_ids(seeded):
@@ -343,6 +345,145 @@ def test_derived_inputs_and_gate_references_use_names_not_ids(seeded):
     signed = next(e for e in document["gates"][0]["audit"] if e["action"] == "signed")
     assert signed["after"]["signer"] == {"user": "dba-cleo"}
     assert signed["after"]["signoff"] == {"signoff": 1}
+
+
+def _exported_source(document: dict, kpi_name: str) -> dict:
+    [source] = next(kpi for kpi in document["kpis"] if kpi["name"] == kpi_name)["sources"]
+    return source
+
+
+def test_a_derived_input_whose_kpi_was_deleted_imports_switched_off_and_round_trips():
+    errors = KPIFactory(name="Error rate", unit="%")
+    retired = KPIFactory(project=errors.project, name="Old error rate", unit="%")
+    combined = KPIFactory(project=errors.project, name="Worst error rate", unit="%")
+    MetricSource.objects.create(
+        kpi=combined,
+        kind="derived",
+        config={"expression": "max(e, old)", "inputs": {"e": errors.pk, "old": retired.pk}},
+        interval=timedelta(minutes=5),
+    )
+    retired.delete()
+    exported = json.loads(json.dumps(project_export(project=errors.project)))
+    source_in = _exported_source(exported, "Worst error rate")
+    assert source_in["config"]["inputs"] == {"e": {"kpi": "Error rate"}, "old": {"missing": "kpi"}}
+
+    notes = []
+    copy_ = project_import(data=exported, code="COPY", notes=notes)
+    [note] = notes
+    assert "'Worst error rate' was imported switched off" in note
+    assert "point its input(s) old at a KPI (theirs was deleted)" in note
+    source = MetricSource.objects.get(kpi__project=copy_)
+    assert source.is_active is False
+    assert source.config["inputs"]["e"] == KPI.objects.get(project=copy_, name="Error rate").pk
+    assert not KPI.objects.filter(pk=source.config["inputs"]["old"]).exists()
+
+    again = project_export(project=copy_)
+    source_out = _exported_source(again, "Worst error rate")
+    assert source_out["is_active"] is False
+    source_out["is_active"] = True
+    assert _without_identity(again) == _without_identity(exported)
+
+
+@pytest.mark.parametrize(
+    ("config", "exported_config"),
+    [
+        (
+            {"url": "http://127.0.0.1:9/api", "headers": {"Authorization": "Basic YTpi"}},
+            {"url": "http://127.0.0.1:9/api", "headers": {}},
+        ),
+        (
+            {"url": "http://scraper:s3cr3t@127.0.0.1:9/api", "headers": {"Accept": "text/json"}},
+            {"url": "http://127.0.0.1:9/api", "headers": {"Accept": "text/json"}},
+        ),
+        (
+            {"url": "http://127.0.0.1:9/api?token=s3cr3t&step=30", "headers": {}},
+            {"url": "http://127.0.0.1:9/api?step=30", "headers": {}},
+        ),
+        (
+            {"url": "http://127.0.0.1:9/api?q=up%7Bjob%3D%22a%22%7D&api_key=s3cr3t&Key=s3cr3t"},
+            {"url": "http://127.0.0.1:9/api?q=up%7Bjob%3D%22a%22%7D"},
+        ),
+        (
+            {"url": "http://127.0.0.1:9/a?access_token=s3cr3t&password=s3cr3t&secret=s3cr3t"},
+            {"url": "http://127.0.0.1:9/a"},
+        ),
+        (
+            {"url": "http://127.0.0.1:9/a?X-Amz-Signature=s3cr3t&sig=s3cr3t&signature=s3cr3t"},
+            {"url": "http://127.0.0.1:9/a"},
+        ),
+        (
+            {"url": "http://u:s3cr3t@[::1]:9090/api?query=up&pwd=s3cr3t"},
+            {"url": "http://[::1]:9090/api?query=up"},
+        ),
+    ],
+)  # fmt: skip
+def test_a_source_that_lost_credentials_imports_switched_off(config, exported_config):
+    kpi = KPIFactory(name="Availability", unit="%")
+    MetricSource.objects.create(
+        kpi=kpi,
+        kind="http_json",
+        config={"json_path": "value", **config},
+        interval=timedelta(minutes=1),
+    )
+    exported = json.loads(json.dumps(project_export(project=kpi.project)))
+    assert "s3cr3t" not in json.dumps(exported) and "YTpi" not in json.dumps(exported)
+    source_in = _exported_source(exported, "Availability")
+    assert source_in["config"] == {"json_path": "value", **exported_config}
+    assert (source_in["secret_set"], source_in["credentials_removed"]) == (False, True)
+
+    notes = []
+    copy_ = project_import(data=exported, code="COPY", notes=notes)
+    assert notes == [
+        "The http_json source of the KPI 'Availability' was imported switched off: give it "
+        "the credentials left out of its headers or URL again, then switch it on."
+    ]
+    source = MetricSource.objects.get(kpi__project=copy_)
+    assert (source.is_active, source.config) == (False, source_in["config"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/api?query=up&step=30&monitor=a%20b",
+        "http://[::1]:9090/api?query=up",
+        "http://[::1]/api",
+    ],
+)
+def test_a_source_without_credentials_keeps_its_url_and_its_state(url):
+    kpi = KPIFactory(name="Availability", unit="%")
+    MetricSource.objects.create(
+        kpi=kpi,
+        kind="prometheus",
+        config={"url": url, "query": "up"},
+        interval=timedelta(minutes=1),
+    )
+    exported = json.loads(json.dumps(project_export(project=kpi.project)))
+    source_in = _exported_source(exported, "Availability")
+    assert (source_in["config"]["url"], source_in["credentials_removed"]) == (url, False)
+    notes = []
+    copy_ = project_import(data=exported, code="COPY", notes=notes)
+    assert notes == []
+    source = MetricSource.objects.get(kpi__project=copy_)
+    assert (source.is_active, source.config["url"]) == (True, url)
+
+
+def test_a_file_without_the_credentials_mark_imports_as_unmarked(seeded):
+    document = json.loads(json.dumps(project_export(project=seeded)))
+    for kpi in document["kpis"]:
+        for source in kpi["sources"]:
+            del source["credentials_removed"]
+    notes = []
+    copy_ = project_import(data=document, code="LEDGER-2", notes=notes)
+    assert [note.endswith("give it its secret again, then switch it on.") for note in notes] == [
+        True
+    ]
+    assert MetricSource.objects.filter(kpi__project=copy_, is_active=True).count() == 1
+    latency = next(i for i, kpi in enumerate(document["kpis"]) if kpi["name"] == "p95 latency")
+    document["kpis"][latency]["sources"][0]["credentials_removed"] = "yes"
+    assert (
+        f"kpis[{latency}].sources[0].credentials_removed must be true or false, not 'yes'."
+        in _refused(document, code="LEDGER-3")
+    )
 
 
 def test_import_into_another_programme_keeps_the_code(seeded):
