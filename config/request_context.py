@@ -90,7 +90,8 @@ def note_actor(request) -> None:
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
     # Django has already masked the password in `credentials`; only the username is kept.
-    security_event("login_failed", actor="anonymous", username=credentials.get("username", ""))
+    # The actor is whoever is logged in: an approver mistyping when signing, or anonymous.
+    security_event("login_failed", username=credentials.get("username", ""))
 
 
 @receiver(user_logged_in)

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import jmespath
 import psycopg
+import psycopg.conninfo
 from django.conf import settings
 from jmespath.exceptions import JMESPathError
 from simpleeval import EvalWithCompoundTypes, InvalidExpression, NameNotDefined
@@ -298,7 +299,10 @@ def _postgres_rows(url: str, query: str, timeout: float):
     milliseconds = int(timeout * 1000)
     # Read-only for the whole session, not only the first transaction, and with a statement
     # timeout from the first statement on.
-    options = f"-c default_transaction_read_only=on -c statement_timeout={milliseconds}"
+    guards = f"-c default_transaction_read_only=on -c statement_timeout={milliseconds}"
+    # Kept beside the connection's own options (a search_path, say), and after them: they win.
+    own = psycopg.conninfo.conninfo_to_dict(url).get("options", "")
+    options = f"{own} {guards}".strip()
     with psycopg.connect(
         url, connect_timeout=max(1, math.ceil(timeout)), autocommit=False, options=options
     ) as connection:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
 
+from config.log_context import current_actor
 from projects.models import ApiToken
 
 LAST_USE_PRECISION = timedelta(minutes=1)  # at most one write a minute per token
@@ -77,6 +78,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = api_token_authenticate(header[1])
         if token is None:
             raise exceptions.AuthenticationFailed("The token is not known or was revoked.")
+        current_actor.set(token.user.get_username())  # on the request's log lines from here on
         return token.user, token
 
     def authenticate_header(self, request) -> str:
