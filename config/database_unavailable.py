@@ -6,11 +6,13 @@ anyone doing anything: a connection the outage broke is found by the health chec
 replaced. Other database errors (a deadlock, a missing table) stay errors."""
 
 import logging
+import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +76,12 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.warning("Database lost during %s: %s", request.path, exception)
         return database_unavailable_response(request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The site's 500 handler: an outage met outside a view (while a middleware reads or saves
+    the session, say) is still answered with the 503; anything else is Django's 500."""
+    error = sys.exc_info()[1]
+    if error is not None and is_outage(error):
+        return database_unavailable_response(request)
+    return defaults.server_error(request)

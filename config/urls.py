@@ -9,3 +9,5 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("gates.urls")),
 ]
+
+handler500 = "config.database_unavailable.server_error"

@@ -443,7 +443,7 @@ class OutboxTaskAdmin(SuperuserOnlyAdmin):
     readonly_fields = ["task", "args", "queue", "created_at", "attempts", "last_error"]
     actions = ["resend"]
 
-    @admin.action(description="Send every kept task again now")
+    @admin.action(description="Send the selected tasks again now")
     def resend(self, request, queryset):
-        sent = outbox_resend()
-        self.message_user(request, f"{sent} task(s) sent; the rest stay kept.")
+        sent = outbox_resend(pks=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{sent} task(s) sent; any the broker refused stay kept.")

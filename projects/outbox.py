@@ -45,12 +45,16 @@ def enqueue(task: Task, *args, queue: str | None = None) -> None:
     transaction.on_commit(lambda: _send_or_keep(task=name, args=arguments, queue=queue or ""))
 
 
-def outbox_resend(*, limit: int = 500) -> int:
-    """Send the kept tasks, oldest first, and return how many went. Each row is claimed by
-    deleting it in the transaction that sends it (a second resend finds it gone); a refusal
-    rolls the deletion back and ends the run, to be tried again at the next."""
+def outbox_resend(*, limit: int = 500, pks=None) -> int:
+    """Send the kept tasks (those of `pks`, or all), oldest first, and return how many went.
+    Each row is claimed by deleting it in the transaction that sends it (a second resend finds
+    it gone); a refusal rolls the deletion back and ends the run, to be tried again at the
+    next."""
     sent = 0
-    for kept in OutboxTask.objects.order_by("pk")[:limit]:
+    kept_tasks = OutboxTask.objects.order_by("pk")
+    if pks is not None:
+        kept_tasks = kept_tasks.filter(pk__in=list(pks))
+    for kept in kept_tasks[:limit]:
         try:
             with transaction.atomic():
                 claimed, _ = OutboxTask.objects.filter(pk=kept.pk).delete()

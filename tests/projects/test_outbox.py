@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from config.celery import app
 from projects.models import OutboxTask
@@ -127,3 +128,27 @@ def test_enqueue_waits_for_the_commit(django_capture_on_commit_callbacks, test_q
         enqueue(risk_escalate_overdue, 1, queue=test_queue)
     assert len(callbacks) == 1  # nothing sent before the transaction commits
     assert not OutboxTask.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_administrator_resends_only_the_tasks_selected(client, superuser, test_queue):
+    chosen, left = (
+        OutboxTask.objects.create(
+            task="risks.tasks.risk_escalate_overdue", args=[n], queue=test_queue
+        )
+        for n in (1, 2)
+    )
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:projects_outboxtask_changelist"),
+        {"action": "resend", "_selected_action": [chosen.pk]},
+        follow=True,
+    )
+    assert "1 task(s) sent" in response.content.decode()
+    assert list(OutboxTask.objects.values_list("pk", flat=True)) == [left.pk]
+    with app.connection_for_read() as broker:
+        queue = broker.SimpleQueue(test_queue)
+        message = queue.get(timeout=10)
+        message.ack()
+        assert message.decode()[0] == [1]
+        queue.close()
