@@ -392,7 +392,8 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "socket_timeout": 10,
     }
 # Sending gives up quickly when the broker is away (projects/outbox.py keeps the task): a web
-# request waits some 0.2 s for a refused connection, 4 s at most for one that never answers.
+# request waits some 0.2 s for a refused connection, some 4 s (two 2 s attempts) for one that
+# never answers.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
