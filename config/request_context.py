@@ -36,7 +36,7 @@ def _request_started(sender, environ, **kwargs):
     offered = environ.get("HTTP_X_REQUEST_ID", "")
     current_request_id.set(offered if _SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex)
     current_client_ip.set(environ.get("REMOTE_ADDR", "-"))
-    current_actor.set("-")
+    current_actor.set("anonymous")  # until the session or a token names the user
 
 
 @receiver(request_finished)
@@ -109,4 +109,4 @@ def _logged_out(sender, request, user, **kwargs):
 
 @receiver(user_locked_out)
 def _locked_out(sender, request, username, ip_address, **kwargs):
-    security_event("locked_out", actor="anonymous", username=username or "")
+    security_event("locked_out", username=username or "")

@@ -340,6 +340,7 @@ def test_security_events_are_structured_with_utc_time_actor_and_request_id(
 
     events = {event["event"]: event for event in _events(json_log)}
     assert events["login_failed"]["username"] == "alice"
+    assert events["login_failed"]["actor"] == "anonymous"
     assert events["login_failed"]["request_id"] == failed["X-Request-ID"]
     assert events["login_succeeded"]["actor"] == "alice"
     assert events["login_failed"]["timestamp"].endswith("+00:00")
