@@ -37,33 +37,14 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.harness import database_urls, free_port, fresh_database, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 GUNICORN_WORKERS = 3
 DISPATCH_SECONDS = 2.0  # how often the run asks the worker to claim due sources, as beat does
 TOKEN = re.compile(r"\[load-[a-z]+-\d+ [0-9a-f]{10}\]")
-
-
-def _database_urls(name: str) -> tuple[str, str]:
-    """(the server's maintenance database, the load run's own database) on PostgreSQL."""
-    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_SERVER)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit(f"make load runs on PostgreSQL; DATABASE_URL is {parts.scheme}://…")
-    return (
-        urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path=f"/{name}")),
-    )
-
-
-def _fresh_database(server_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _broker_url() -> str:
@@ -88,12 +69,6 @@ def _environment(*, database_url: str, broker_url: str, queue: str, var_dir: Pat
         "EMAIL_URL": "consolemail://",
         "LOG_LEVEL": "WARNING",
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _MetricEndpoint(BaseHTTPRequestHandler):
@@ -140,7 +115,7 @@ class _Process:
 
 
 def _start_gunicorn(env: dict, logs: Path, workers: int) -> tuple[_Process, str]:
-    port = _free_port()
+    port = free_port()
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "config.wsgi",
@@ -234,11 +209,6 @@ def _collect_static() -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
-
-
 def _requests_table(ledger: dict, seconds: float) -> dict:
     table = {}
     for kind, times in sorted(ledger["times"].items()):
@@ -246,8 +216,8 @@ def _requests_table(ledger: dict, seconds: float) -> dict:
             "requests": len(times),
             "errors": ledger["errors"].get(kind, 0),
             "conflicts": ledger["conflicts"].get(kind, 0),
-            "p50_ms": round(_percentile(times, 0.50), 1),
-            "p95_ms": round(_percentile(times, 0.95), 1),
+            "p50_ms": round(percentile(times, 0.50), 1),
+            "p95_ms": round(percentile(times, 0.95), 1),
             "max_ms": round(max(times), 1),
             "per_second": round(len(times) / seconds, 2),
         }
@@ -387,7 +357,7 @@ def run(
     spawn_rate: float = 5.0,
 ) -> dict:
     """The whole run: database, data, portal, worker, load, checks. Returns the results."""
-    server_url, database_url = _database_urls(database)
+    server_url, database_url = database_urls(database, command="make load")
     queue = f"waymark-load-{uuid.uuid4().hex[:10]}"
     var_dir = Path(os.environ.get("WAYMARK_VAR_DIR") or ROOT / "var") / "load"
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -419,7 +389,7 @@ def run(
     source_server = ThreadingHTTPServer(("127.0.0.1", 0), _MetricEndpoint)
     threading.Thread(target=source_server.serve_forever, daemon=True).start()
     try:
-        _fresh_database(server_url, database)
+        fresh_database(server_url, database)
         call_command("migrate", verbosity=0)
         people = load_seed.people_for(users)
         plan = load_seed.seed(

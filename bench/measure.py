@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.generate import PASSWORD, Generated
+from bench.harness import percentile
 from gates.models import Gate
 from metrics.models import KPI, Measurement, MetricSource
 from projects.models import Programme, Project
@@ -173,15 +174,10 @@ def in_process(pages: list[dict], repeat: int) -> dict:
     return measured
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
-
-
 def _summary(times: list[float], queries: int | None, status: int) -> dict:
     return {
-        "p50_ms": round(_percentile(times, 0.50) * 1000, 1),
-        "p95_ms": round(_percentile(times, 0.95) * 1000, 1),
+        "p50_ms": round(percentile(times, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(times, 0.95) * 1000, 1),
         "mean_ms": round(statistics.fmean(times) * 1000, 1),
         "requests": len(times),
         "queries": queries,

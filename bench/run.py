@@ -10,7 +10,6 @@ import logging
 import os
 import platform
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -18,10 +17,10 @@ import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.harness import database_urls, free_port, fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "waymark_bench")
 DEFAULT_BROKER = "redis://127.0.0.1:6379/12"
 POLL_QUEUE = "bench-polls"
@@ -34,26 +33,6 @@ TARGETS = {
     "ingest_share_of_copy": 0.25,
     "polls_per_second_two_workers": 200,
 }
-
-
-def _database_urls() -> tuple[str, str]:
-    """(the server's maintenance database, the benchmark's own database) on PostgreSQL."""
-    given = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
-    parts = urlsplit(given)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit(f"make bench runs on PostgreSQL; DATABASE_URL is {parts.scheme}://…")
-    return (
-        urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}")),
-    )
-
-
-def _fresh_database(server_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
 
 
 def _environment(bench_url: str) -> dict:
@@ -74,15 +53,9 @@ def _environment(bench_url: str) -> dict:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class _Gunicorn:
     def __init__(self, env: dict, workers: int = 2):
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
@@ -140,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     repeat = args.repeat or (30 if args.scale >= 0.5 else 8)
 
-    server_url, bench_url = _database_urls()
+    server_url, bench_url = database_urls(BENCH_DATABASE, command="make bench")
     env = _environment(bench_url)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
@@ -153,7 +126,7 @@ def main() -> None:
 
     started = time.monotonic()
     if not args.reuse:
-        _fresh_database(server_url)
+        fresh_database(server_url, BENCH_DATABASE)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
