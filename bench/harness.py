@@ -39,3 +39,23 @@ def free_port() -> int:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def celery_worker_command(*, queues: list[str], hostname: str) -> list[str]:
+    """A Celery worker of one process on `queues`, quiet but for warnings."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=WARNING",
+        "--queues",
+        ",".join(queues),
+        "--hostname",
+        hostname,
+    ]

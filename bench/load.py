@@ -38,7 +38,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from pathlib import Path
 
-from bench.harness import database_urls, free_port, fresh_database, percentile
+from bench.harness import (
+    celery_worker_command,
+    database_urls,
+    free_port,
+    fresh_database,
+    percentile,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
@@ -148,22 +154,7 @@ def _wait_for_gunicorn(gunicorn: _Process, url: str) -> None:
 
 
 def _start_worker(env: dict, logs: Path, queues: list[str], name: str) -> _Process:
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel=WARNING",
-        "--queues",
-        ",".join(queues),
-        "--hostname",
-        name,
-    ]
+    command = celery_worker_command(queues=queues, hostname=name)
     return _Process("celery-worker", command, env, logs)
 
 

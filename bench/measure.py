@@ -6,7 +6,6 @@ import importlib.metadata
 import signal
 import statistics
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.generate import PASSWORD, Generated
-from bench.harness import percentile
+from bench.harness import celery_worker_command, percentile
 from gates.models import Gate
 from metrics.models import KPI, Measurement, MetricSource
 from projects.models import Programme, Project
@@ -271,22 +270,7 @@ def ingest_against_copy(generated: Generated, base_url: str, scale) -> dict:
 def _start_workers(count: int, env: dict) -> list[subprocess.Popen]:
     return [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=WARNING",
-                "--queues",
-                env["METRIC_POLL_QUEUE"],
-                "--hostname",
-                f"bench-{n}@%h",
-            ],
+            celery_worker_command(queues=[env["METRIC_POLL_QUEUE"]], hostname=f"bench-{n}@%h"),
             cwd=ROOT,
             env=env,
         )
