@@ -116,7 +116,7 @@ class SessionLifetimeMiddleware:
                 session[SEEN_KEY] = int(now)
         key = session.session_key if session is not None else None
         response = self.get_response(request)
-        if key and request.session is session and _renewed_at(key):
+        if key and request.session is session and session.modified and _renewed_at(key):
             # Renewed while this request ran (by another one): keep the old key retired.
             session.modified = False
         return response
