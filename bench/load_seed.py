@@ -15,11 +15,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.tokens import api_token_create
 from gates import services as gate_services
 from gates.models import Gate, GateApprover, GateCriterion
 from metrics.models import KPI, MetricSource
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
-from projects.tokens import api_token_create
 from risks.models import Risk, RiskKeySequence
 
 PASSWORD = "load-run-password"  # the load run's accounts only, in its own database

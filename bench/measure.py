@@ -16,12 +16,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.tokens import api_token_create
 from bench.generate import PASSWORD, Generated
 from bench.harness import celery_worker_command, percentile
 from gates.models import Gate
 from metrics.models import KPI, Measurement, MetricSource
 from projects.models import Programme, Project
-from projects.tokens import api_token_create
 
 ROOT = Path(__file__).resolve().parents[1]
 WARM_UP = 2

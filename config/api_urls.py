@@ -5,9 +5,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from config import api as api_conventions  # noqa: F401  (registers the `id` converter)
+from core import api as api_conventions  # noqa: F401  (registers the `id` converter)
+from dashboards import api as dashboard_api
 from gates import api as gate_api
 from metrics import api as metric_api
+from plans import api as plan_api
 from projects import api as project_api
 from risks import api as risk_api
 
@@ -36,7 +38,12 @@ def no_such_resource(request, rest):
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("plan-imports/", project_api.PlanImportView.as_view(), name="plan-import"),
+    path(
+        "projects/<id:pk>/status/",
+        dashboard_api.ProjectStatusView.as_view(),
+        name="project-status",
+    ),
+    path("plan-imports/", plan_api.PlanImportView.as_view(), name="plan-import"),
     path("measurements/", metric_api.MeasurementBatchView.as_view(), name="measurements"),
     path("", include(router.urls)),
     re_path(r"^(?P<rest>.*)$", no_such_resource),

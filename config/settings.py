@@ -69,19 +69,25 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
-    "config.apps.ConfigConfig",
+    "core",
+    "accounts",
+    "notifications",
     "projects",
     "risks",
     "metrics",
     "gates",
+    "dashboards",
+    "plans",
+    "exchange",
+    "ops",
 ]
 
 MIDDLEWARE = [
-    "config.request_context.RequestContextMiddleware",
+    "core.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.database_unavailable.DatabaseUnavailableMiddleware",
+    "core.database_unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,7 +95,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.sessions.SessionLifetimeMiddleware",
+    "accounts.sessions.SessionLifetimeMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -108,7 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "projects.context_processors.notifications",
+                "dashboards.context_processors.navigation_counts",
             ],
         },
     },
@@ -236,7 +242,7 @@ AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=1.0)
 # cannot lock a user out everywhere, nor one user's failures lock an address out for all.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -325,19 +331,19 @@ CONTENT_SECURITY_POLICY = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "projects.tokens.ApiTokenAuthentication",
+        "accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["projects.tokens.ApiTokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.tokens.ApiTokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "EXCEPTION_HANDLER": "config.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -352,7 +358,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # config.api.IdConverter: ids of at most 18 digits
+    # core.api.IdConverter: ids of at most 18 digits
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}},
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "projects.models.ProjectStatus",
@@ -362,7 +368,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api.error_answers",
+        "core.api.error_answers",
     ],
 }
 # Requests a personal API token may make (DRF rate: "600/min", "20/s").
@@ -372,7 +378,7 @@ API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="600/min")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_TRANSPORT = "config.broker:Transport"  # files written whole, then renamed
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"  # files written whole, then renamed
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -414,11 +420,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Every periodic task is declared here, and only here.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
-        "task": "projects.tasks.worker_heartbeat",
+        "task": "ops.tasks.worker_heartbeat",
         "schedule": env.float("WORKER_HEARTBEAT_SECONDS", default=30.0),
     },
     "outbox-resend": {
-        "task": "projects.tasks.outbox_resend",
+        "task": "core.tasks.outbox_resend",
         "schedule": env.float("OUTBOX_RESEND_SECONDS", default=30.0),
     },
     "metric-dispatch": {
@@ -434,11 +440,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),
     },
     "status-snapshot": {
-        "task": "projects.tasks.status_snapshot_record",
+        "task": "dashboards.tasks.status_snapshot_record",
         "schedule": crontab(hour=env.int("STATUS_SNAPSHOT_HOUR", default=6), minute=30),
     },
     "status-report-weekly": {
-        "task": "projects.tasks.status_reports_send",
+        "task": "dashboards.tasks.status_reports_send",
         "schedule": crontab(
             day_of_week=env.str("STATUS_REPORT_WEEKDAY", default="mon"),
             hour=env.int("STATUS_REPORT_HOUR", default=7),
@@ -455,13 +461,13 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "config.log_context.RequestContextFilter"}},
+    "filters": {"request_context": {"()": "core.log_context.RequestContextFilter"}},
     "formatters": {
         "plain": {
-            "()": "config.log_context.UTCFormatter",
+            "()": "core.log_context.UTCFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s",
         },
-        "json": {"()": "config.log_context.json_formatter"},
+        "json": {"()": "core.log_context.json_formatter"},
     },
     "handlers": {
         "console": {

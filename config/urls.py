@@ -1,13 +1,42 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.http import HttpResponsePermanentRedirect
+from django.urls import include, path, re_path
+
+# Models that moved out of the projects app: their old admin addresses lead to the new ones.
+MOVED_ADMIN = {
+    "apitoken": "accounts",
+    "notification": "notifications",
+    "notificationmute": "notifications",
+    "outboxtask": "core",
+    "statusreportdelivery": "dashboards",
+    "statusreportsubscription": "dashboards",
+    "statussnapshot": "dashboards",
+}
+
+
+def moved_admin(request, model: str, rest: str):
+    query = request.META.get("QUERY_STRING", "")
+    target = f"/admin/{MOVED_ADMIN[model]}/{model}/{rest}" + (f"?{query}" if query else "")
+    return HttpResponsePermanentRedirect(target)
+
 
 urlpatterns = [
+    re_path(
+        rf"^admin/projects/(?P<model>{'|'.join(MOVED_ADMIN)})/(?P<rest>.*)$",
+        moved_admin,
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api_urls", "api"), namespace="api")),
+    path("", include("accounts.urls")),
+    path("", include("notifications.urls")),
+    path("", include("dashboards.urls")),
     path("", include("projects.urls")),
+    path("", include("plans.urls")),
+    path("", include("exchange.urls")),
     path("", include("risks.urls")),
     path("", include("metrics.urls")),
     path("", include("gates.urls")),
+    path("", include("ops.urls")),
 ]
 
-handler500 = "config.database_unavailable.server_error"
+handler500 = "core.database_unavailable.server_error"

@@ -17,8 +17,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Conflict, FixedAfterCreate, RelatedObject, writes_that_may_conflict
-from config.sessions import session_renew
+from accounts.sessions import session_renew
+from core.api import Conflict, FixedAfterCreate, RelatedObject, writes_that_may_conflict
 from gates import policy, services
 from gates.models import (
     Gate,

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 
+from gates.facts import GateFact
 from gates.models import (
     Decision,
     Gate,
@@ -14,8 +15,8 @@ from gates.models import (
     SignOff,
     SignOffDecision,
 )
+from projects.facts import Activity
 from projects.models import Project
-from projects.status import Activity, GateFact
 
 PENDING_STATES = (GateState.DRAFT, GateState.OPEN)
 

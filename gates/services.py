@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from config.request_context import security_event
+from core.request_context import security_event
 from gates import policy
 from gates.evaluation import GateEvaluation, evaluate_gate
 from gates.models import (
@@ -27,10 +27,11 @@ from gates.models import (
     SignOff,
     SignOffDecision,
 )
+from notifications import services as notification_services
+from notifications.models import NotificationKind
 from projects import policy as project_policy
 from projects import selectors as project_selectors
 from projects import services as project_services
-from projects.models import NotificationKind
 
 GENESIS = "0" * 64
 
@@ -356,7 +357,7 @@ def _decide_if_due(gate: Gate, *, by) -> Decision | None:
     )
     _follow_up_conditions(gate, conditions, by=by)
     label = Decision(outcome).label
-    project_services.notify(
+    notification_services.notify(
         users=[*approvers, *project_selectors.project_managers(project=gate.project)],
         kind=NotificationKind.GATE_DECIDED,
         title=f"{gate.project.code} {gate.name}: {label}",
@@ -438,7 +439,7 @@ def gate_signatures_invalidate(*, gate: Gate, by, reason: str) -> int:
             at=now,
         )
         count += 1
-        project_services.notify(
+        notification_services.notify(
             users=[signoff.signer],
             kind=NotificationKind.SIGNATURE_INVALIDATED,
             title=f"{gate.project.code} {gate.name}: your signature was invalidated",
@@ -559,7 +560,7 @@ def rollout_watch(*, now=None) -> list[Gate]:
                     after={"reason": reason},
                     at=now,
                 )
-                project_services.notify(
+                notification_services.notify(
                     users=[
                         *required_approvers(gate),
                         *project_selectors.project_managers(project=gate.project),

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from config.sessions import session_renew
+from accounts.sessions import session_renew
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm

@@ -19,7 +19,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import MAX_ID, FixedAfterCreate, ObjectId, RelatedObject
+from core.api import MAX_ID, FixedAfterCreate, ObjectId, RelatedObject
 from metrics import policy, selectors, services
 from metrics.models import KPI, MAX_INTERVAL_MESSAGE, MetricSource
 from metrics.selectors import MAX_POINTS

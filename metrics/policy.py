@@ -35,7 +35,3 @@ def get_kpi_for(user: User, pk: int, action: Action = Action.VIEW) -> KPI:
     if not project_policy.can(user, kpi.project, action):
         raise PermissionDenied(f"You may not {action} this KPI.")
     return kpi
-
-
-def may_see_operations(user: User) -> bool:
-    return bool(user and user.is_active and user.is_staff)

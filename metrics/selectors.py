@@ -25,6 +25,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from metrics import charts, status
+from metrics.facts import KPIFact
 from metrics.models import (
     KPI,
     KPICategory,
@@ -35,7 +36,6 @@ from metrics.models import (
     MetricSource,
 )
 from projects.models import Project
-from projects.status import KPIFact
 
 
 def _with_latest(kpis: QuerySet[KPI]) -> QuerySet[KPI]:

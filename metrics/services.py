@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from metrics import collectors, status
 from metrics.models import KPI, KPIStatus, Measurement, MetricSource, SourceHealth, SourceKind
+from notifications import services as notification_services
+from notifications.models import NotificationKind
 from projects import selectors as project_selectors
-from projects import services as project_services
-from projects.models import NotificationKind
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
         breached = new == KPIStatus.BREACHED
         latest = kpi_latest(kpi, 1)
         shown = f"{latest[0][1]:g}{f' {kpi.unit}' if kpi.unit else ''}" if latest else "—"
-        project_services.notify(
+        notification_services.notify(
             users=[kpi.owner, *project_selectors.project_managers(project=kpi.project)],
             kind=NotificationKind.KPI_BREACHED if breached else NotificationKind.KPI_RECOVERED,
             title=f"{kpi.project.code} KPI {'breached' if breached else 'back on target'}: "
@@ -156,7 +156,7 @@ def _record_failure(source: MetricSource, message: str, now: datetime) -> None:
     ):
         MetricSource.objects.filter(pk=source.pk).update(health=SourceHealth.FAILING)
         kpi = source.kpi
-        project_services.notify(
+        notification_services.notify(
             users=[kpi.owner, *project_selectors.project_managers(project=kpi.project)],
             kind=NotificationKind.SOURCE_FAILING,
             title=f"{kpi.project.code} source failing: {kpi.name}",

@@ -6,9 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from core.outbox import enqueue
 from metrics import services
 from metrics.collectors import SourceError
-from projects.outbox import enqueue
 
 
 @shared_task

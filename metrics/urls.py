@@ -10,6 +10,5 @@ urlpatterns = [
     path("kpis/<int:pk>/source/", views.source_edit, name="kpi-source"),
     path("kpis/<int:pk>/source/test/", views.source_test, name="kpi-source-test"),
     path("kpis/<int:pk>/values/", views.measurement_enter, name="kpi-value-enter"),
-    path("ops/", views.operations, name="operations"),
     path("api/measurements/", api.MeasurementPushView.as_view(), name="api-measurements"),
 ]

@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from metrics import charts, collectors, policy, selectors, services
 from metrics.forms import KPIForm, ManualValueForm, MetricSourceForm
-from metrics.operations import operations_overview
 from projects import policy as project_policy
 from projects.policy import Action
 
@@ -180,11 +179,3 @@ def measurement_enter(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(kpi.get_absolute_url())
     context = _detail_context(request, kpi, value_form=form)
     return render(request, "metrics/kpi_detail.html", context, status=422)
-
-
-@require_GET
-@login_required
-def operations(request: HttpRequest) -> HttpResponse:
-    if not policy.may_see_operations(request.user):
-        raise PermissionDenied("The operations page is for administrators.")
-    return render(request, "metrics/operations.html", operations_overview(now=timezone.now()))

@@ -7,17 +7,14 @@ do: versions, history and positions stay as the pages keep them."""
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, mixins, serializers, viewsets
-from rest_framework.decorators import action
+from drf_spectacular.utils import extend_schema_view
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.response import Response
 
-from config.api import (
+from core.api import (
     ID_DIGITS,
     Conflict,
     FixedAfterCreate,
@@ -25,16 +22,8 @@ from config.api import (
     RelatedSlug,
     writes_that_may_conflict,
 )
-from projects import policy, selectors, services
+from projects import policy, services
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
-from projects.plan_markdown import reader
-from projects.plan_markdown.build import (
-    ImportOptions,
-    PlanNotImported,
-    import_report,
-    plan_import,
-    plan_read,
-)
 from projects.policy import Action
 
 
@@ -141,36 +130,6 @@ class ProjectFilter(filters.FilterSet):
         fields = ["programme", "status", "code"]
 
 
-class ReasonSerializer(serializers.Serializer):
-    rule = serializers.CharField()
-    rag = serializers.CharField()
-    text = serializers.CharField()
-
-
-class ProjectStatusSerializer(serializers.Serializer):
-    project = serializers.IntegerField(source="project.pk")
-    code = serializers.CharField(source="project.code")
-    rag = serializers.CharField(source="rating.rag")
-    summary = serializers.CharField(source="rating.summary")
-    reasons = ReasonSerializer(source="rating.reasons", many=True)
-    schedule_variance_days = serializers.IntegerField(
-        source="variance.schedule.days", allow_null=True
-    )
-    budget_planned = serializers.DecimalField(
-        source="variance.budget.planned", max_digits=14, decimal_places=2
-    )
-    budget_spent = serializers.DecimalField(
-        source="variance.budget.spent", max_digits=14, decimal_places=2
-    )
-    budget_variance_percent = serializers.FloatField(
-        source="variance.budget.percent", allow_null=True
-    )
-    percent_complete = serializers.FloatField(source="variance.percent_complete", allow_null=True)
-    kpis_total = serializers.IntegerField()
-    kpis_breached = serializers.IntegerField()
-    kpis_at_risk = serializers.IntegerField()
-
-
 class ProjectViewSet(
     VersionedUpdateMixin,
     mixins.CreateModelMixin,
@@ -207,16 +166,6 @@ class ProjectViewSet(
         project.full_clean()
         project.save()
         serializer.instance = project
-
-    @extend_schema(responses=ProjectStatusSerializer)
-    @action(detail=True, methods=["get"])
-    def status(self, request, pk=None):
-        """The project's rating (red / amber / green) with its reasons, and its variance."""
-        project = self.get_object()
-        row = selectors.project_status_rows(
-            projects=Project.objects.filter(pk=project.pk), today=timezone.localdate()
-        )[0]
-        return Response(ProjectStatusSerializer(row).data)
 
 
 # -- phases and checklist items ------------------------------------------------------------------
@@ -471,82 +420,3 @@ class MembershipViewSet(viewsets.ModelViewSet):
 
 
 # -- plan import ---------------------------------------------------------------------------------
-
-
-class PlanImport(serializers.Serializer):
-    programme = serializers.SlugField(help_text="The programme to add the project to.")
-    markdown = serializers.CharField(
-        max_length=reader.MAX_BYTES, trim_whitespace=False, help_text="The plan, in Markdown."
-    )
-    start_date = serializers.DateField(help_text="Day one of the plan's timing (Week 1, Day 1).")
-    code = serializers.SlugField(
-        required=False, max_length=20, help_text="The project's code; else from the plan."
-    )
-    dry_run = serializers.BooleanField(
-        default=False, help_text="Only report what would be imported; save nothing."
-    )
-
-
-class PlanImportCounts(serializers.Serializer):
-    phases = serializers.IntegerField()
-    checklist_items = serializers.IntegerField()
-    risks = serializers.IntegerField()
-    kpis = serializers.IntegerField()
-    gates = serializers.IntegerField()
-    gate_criteria = serializers.IntegerField()
-
-
-class UnrecognisedSerializer(serializers.Serializer):
-    line = serializers.IntegerField()
-    text = serializers.CharField()
-    why = serializers.CharField()
-
-
-class PlanImportReport(PlanImportCounts):
-    overview = serializers.DictField(child=serializers.CharField())
-    items = serializers.DictField(
-        child=serializers.ListField(child=serializers.DictField()),
-        help_text="Each thing recognised, by kind, with the line it came from.",
-    )
-    notes = serializers.ListField(child=serializers.DictField())
-    unrecognised = UnrecognisedSerializer(many=True)
-
-
-class PlanImportResult(serializers.Serializer):
-    project = serializers.IntegerField(
-        allow_null=True, help_text="The new project (not on a dry run)."
-    )
-    code = serializers.CharField(allow_null=True)
-    report = PlanImportReport()
-
-
-class PlanImportView(generics.GenericAPIView):
-    """Import a migration plan written in Markdown as a new project: phases, checklists,
-    risks, KPIs and gates, in one transaction, or nothing. With `dry_run`, only the report."""
-
-    serializer_class = PlanImport
-
-    @extend_schema(request=PlanImport, responses={200: PlanImportResult, 201: PlanImportResult})
-    def post(self, request):
-        query = PlanImport(data=request.data)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        programme = policy.get_programme_to_add_to(request.user, data["programme"])
-        try:
-            plan = plan_read(data["markdown"])
-        except reader.NotAPlan as error:
-            raise serializers.ValidationError({"markdown": [str(error)]}) from error
-        report = import_report(plan)
-        if data["dry_run"]:
-            return Response({"project": None, "code": None, "report": report})
-        options = ImportOptions(
-            programme=programme,
-            start_date=data["start_date"],
-            code=data.get("code", ""),
-            by=request.user,
-        )
-        try:
-            project = plan_import(plan=plan, options=options)
-        except PlanNotImported as error:
-            raise serializers.ValidationError({"markdown": [str(error)]}) from error
-        return Response({"project": project.pk, "code": project.code, "report": report}, status=201)

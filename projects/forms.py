@@ -2,7 +2,6 @@ from django import forms
 from django.db.models import Max
 
 from projects.models import ChecklistItem, Phase, Project
-from projects.plan_markdown import reader
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -112,46 +111,3 @@ class NewChecklistItemForm(ChecklistItemForm):
     def __init__(self, *args, phase: Phase, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.phase = phase
-
-
-class PlanImportForm(forms.Form):
-    """A Markdown plan to import: uploaded or pasted, and where its calendar starts."""
-
-    file = forms.FileField(required=False, label="Upload a Markdown file")
-    text = forms.CharField(
-        required=False,
-        label="…or paste the plan",
-        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
-    )
-    start_date = forms.DateField(
-        widget=DATE, help_text="Week 1, Month 1 and Day 1 of the plan start on this day."
-    )
-    code = forms.SlugField(
-        required=False,
-        max_length=40,
-        help_text="Short identifier, e.g. AAD. Left empty, it is taken from the plan's name.",
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        upload, text = cleaned.get("file"), cleaned.get("text", "")
-        if upload and text.strip():
-            raise forms.ValidationError("Upload a file or paste the plan, not both.")
-        if not upload and not text.strip():
-            raise forms.ValidationError("Upload a Markdown file or paste the plan's text.")
-        if upload and upload.size > reader.MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size:,} bytes; plans up to {reader.MAX_BYTES:,} are read."
-            )
-        try:
-            cleaned["source"] = reader.decode(upload.read() if upload else text)
-        except reader.NotAPlan as error:
-            raise forms.ValidationError(str(error)) from error
-        return cleaned
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100,
-        help_text="What will use it, e.g. 'CI pipeline' or 'Grafana export'.",
-    )

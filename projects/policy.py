@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from projects.models import ApiToken, ChecklistItem, Membership, Phase, Programme, Project, Role
+from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -170,11 +170,3 @@ def get_programme_to_add_to(user: User, slug: str) -> Programme:
     if not can_add_project(user, programme):
         raise PermissionDenied("Only the programme's managers may add projects to it.")
     return programme
-
-
-def get_api_token_for(user: User, pk: int) -> ApiToken:
-    """One of the user's own API tokens: anyone else's does not exist for them (404)."""
-    token = ApiToken.objects.filter(user=user, pk=pk).first() if _is_active(user) else None
-    if token is None:
-        raise Http404("No such token of yours.")
-    return token

@@ -3,22 +3,11 @@
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Max, Model, Q
 from django.utils import timezone
 
-from projects.models import (
-    ChecklistItem,
-    Membership,
-    Notification,
-    NotificationMute,
-    Phase,
-    Project,
-    Role,
-)
+from projects.models import ChecklistItem, Membership, Phase, Project, Role
 
 
 class StaleEdit(Exception):
@@ -232,10 +221,6 @@ def checklist_item_restore(*, item: ChecklistItem, by) -> ChecklistItem:
     return _save(item, by, deleted_at=None, version=item.version + 1)
 
 
-WORKER_HEARTBEAT_KEY = "waymark:worker-heartbeat"
-WORKERS_SEEN_KEY = "waymark:workers-seen"
-
-
 class MembershipRefused(Exception):
     """A change of memberships that would leave a project without a manager."""
 
@@ -278,77 +263,3 @@ def membership_delete(*, membership: Membership) -> None:
     if membership.project_id and membership.role == Role.MANAGER:
         _keeps_a_manager(membership)
     membership.delete()
-
-
-def worker_heartbeat_record(*, hostname: str = "") -> None:
-    """Note the time a worker last ran a scheduled task (read by the health check), and which
-    worker it was (read by the operations page)."""
-    now = timezone.now().isoformat()
-    cache.set(WORKER_HEARTBEAT_KEY, now, timeout=None)
-    if hostname:
-        seen = cache.get(WORKERS_SEEN_KEY) or {}
-        seen[hostname] = now
-        cache.set(WORKERS_SEEN_KEY, seen, timeout=None)
-
-
-def notify(
-    *, users, kind: str, title: str, dedupe_key: str, body: str = "", url: str = ""
-) -> list[Notification]:
-    """Tell each of `users` (once per `dedupe_key`, never if they muted `kind`): a notification
-    in the portal, and an e-mail sent once the surrounding transaction commits."""
-    recipients = {user.pk: user for user in users if user is not None and user.is_active}
-    muted = set(
-        NotificationMute.objects.filter(user_id__in=recipients, kind=kind).values_list(
-            "user_id", flat=True
-        )
-    )
-    created = []
-    for user_id, user in recipients.items():
-        if user_id in muted:
-            continue
-        notification, is_new = Notification.objects.get_or_create(
-            user=user,
-            dedupe_key=dedupe_key,
-            defaults={"kind": kind, "title": title, "body": body, "url": url},
-        )
-        if is_new:
-            created.append(notification)
-    ids = [notification.pk for notification in created]
-    if ids:
-        transaction.on_commit(lambda: notification_send_emails(notification_ids=ids))
-    return created
-
-
-def notification_send_emails(*, notification_ids: list[int]) -> None:
-    """E-mail the notifications not e-mailed yet; each is claimed before sending, so it goes
-    out once even if this runs twice."""
-    for notification in Notification.objects.filter(pk__in=notification_ids).select_related("user"):
-        if not notification.user.email:
-            continue
-        claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
-        if not claimed:
-            continue
-        link = f"\n\n{settings.SITE_URL}{notification.url}" if notification.url else ""
-        send_mail(
-            subject=f"[Waymark] {notification.title}",
-            message=f"{notification.body}{link}",
-            from_email=None,
-            recipient_list=[notification.user.email],
-        )
-
-
-def notification_mark_read(*, user, notification_ids: list[int] | None = None) -> int:
-    """Mark `user`'s notifications (these, or all) read; returns how many were unread."""
-    unread = Notification.objects.filter(user=user, read_at__isnull=True)
-    if notification_ids is not None:
-        unread = unread.filter(pk__in=notification_ids)
-    return unread.update(read_at=timezone.now())
-
-
-def notification_mute_set(*, user, kind: str, muted: bool) -> None:
-    if muted:
-        NotificationMute.objects.get_or_create(user=user, kind=kind)
-    else:
-        NotificationMute.objects.filter(user=user, kind=kind).delete()

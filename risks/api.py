@@ -9,7 +9,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import FixedAfterCreate, RelatedObject
+from core.api import FixedAfterCreate, RelatedObject
 from projects import policy as project_policy
 from projects.api import IdFilter, needed
 from projects.policy import Action

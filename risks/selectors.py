@@ -19,8 +19,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, RowNumber, Substr
 
+from projects.facts import Activity
 from projects.models import Project
-from projects.status import Activity, RiskFact
+from risks.facts import RiskFact
 from risks.models import (
     Impact,
     Likelihood,

@@ -9,9 +9,10 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import services as notification_services
+from notifications.models import NotificationKind
 from projects import selectors as project_selectors
-from projects import services as project_services
-from projects.models import NotificationKind, Project
+from projects.models import Project
 from risks.models import (
     EscalationReason,
     MitigationAction,
@@ -212,7 +213,7 @@ def risk_escalate_overdue(*, now: datetime | None = None, project_ids=None) -> l
                     else NotificationKind.RISK_ESCALATED
                 )
                 why = escalation.get_reason_display()
-                project_services.notify(
+                notification_services.notify(
                     users=[risk.owner, *project_selectors.project_managers(project=risk.project)],
                     kind=kind,
                     title=f"{risk.project.code} {risk.key} escalated: {why}",

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from core.outbox import enqueue
 from projects import policy as project_policy
-from projects.outbox import enqueue
 from projects.policy import Action
 from risks import charts, policy, selectors, services, tasks
 from risks.forms import MitigationActionForm, RegisterImportForm, RiskForm

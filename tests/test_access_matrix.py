@@ -25,21 +25,15 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from accounts.tokens import api_token_create
+from core.models import OutboxTask
+from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates import services as gate_services
 from metrics.models import MeasurementHour
+from notifications.models import Notification, NotificationMute
 from projects import policy
-from projects.models import (
-    Membership,
-    Notification,
-    NotificationMute,
-    OutboxTask,
-    Project,
-    StatusReportDelivery,
-    StatusReportSubscription,
-    StatusSnapshot,
-)
+from projects.models import Membership, Project
 from projects.policy import Action
-from projects.tokens import api_token_create
 from risks import services as risk_services
 from risks.models import RiskEscalation, RiskKeySequence
 from tests.factories import (

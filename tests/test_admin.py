@@ -9,18 +9,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.tokens import api_token_create
+from core.models import OutboxTask
+from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates import services as gate_services
 from gates.models import Gate
 from metrics.models import MetricSource
-from projects import services as project_services
-from projects.models import (
-    NotificationMute,
-    OutboxTask,
-    StatusReportDelivery,
-    StatusReportSubscription,
-    StatusSnapshot,
-)
-from projects.tokens import api_token_create
+from notifications import services as notification_services
+from notifications.models import NotificationMute
 from risks import services as risk_services
 from risks.models import Risk, RiskEscalation
 from tests.factories import (
@@ -73,7 +69,7 @@ def populate(project, user):
     RiskEscalation.objects.create(
         risk=listed, reason="unresolved_high", escalated_at=timezone.now()
     )
-    project_services.notify(
+    notification_services.notify(
         users=[user], kind="risk_escalated", title="Escalated", dedupe_key=f"test:{listed.pk}"
     )
     NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")

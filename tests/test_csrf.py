@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from projects.tokens import api_token_create
+from accounts.tokens import api_token_create
 from tests.factories import UserFactory
 from tests.test_access_matrix import (
     ADMIN_MODELS,

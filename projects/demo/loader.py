@@ -24,9 +24,9 @@ from django.utils import timezone
 from gates import services as gate_services
 from gates.models import Gate, GateApprover, GateCriterion, GateState
 from metrics.models import KPI, MetricSource, SourceKind
+from plans.markdown.build import ImportOptions, plan_import, plan_read
 from projects.demo import aad, demo_databases, provider_api, sprint8
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
-from projects.plan_markdown.build import ImportOptions, plan_import, plan_read
 from risks import services as risk_services
 from risks.models import MitigationAction, Risk
 

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from projects.tokens import api_token_create
+from accounts.tokens import api_token_create
 from tests.factories import MembershipFactory
 
 PLAN = """# Payments ledger cutover (PAY)

@@ -12,8 +12,8 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
+from accounts.tokens import api_token_create
 from config.wsgi import application
-from projects.tokens import api_token_create
 from tests.factories import (
     ChecklistItemFactory,
     GateFactory,

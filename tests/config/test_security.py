@@ -14,8 +14,8 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from config import sessions
-from config.log_context import RequestContextFilter, json_formatter
+from accounts import sessions
+from core.log_context import RequestContextFilter, json_formatter
 from tests.config.test_settings import GOOD_KEY, load_settings
 
 CHECK_DEPLOY = """

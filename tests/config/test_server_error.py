@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import RequestFactory
 
-from config.database_unavailable import server_error
+from core.database_unavailable import server_error
 
 
 def _unreachable_database_error() -> OperationalError:

@@ -108,7 +108,7 @@ def test_defaults_are_embedded_sqlite_and_a_filesystem_broker_under_var(tmp_path
     assert loaded["engine"] == "django.db.backends.sqlite3"
     assert loaded["db_name"] == str(tmp_path / "waymark.sqlite3")
     assert loaded["broker"] == "filesystem://"
-    assert loaded["broker_transport"] == "config.broker:Transport"  # files written whole
+    assert loaded["broker_transport"] == "core.broker:Transport"  # files written whole
     assert (tmp_path / "celery-broker" / "queue").is_dir()
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from metrics import services
 from metrics.collectors import SourceError
 from metrics.models import KPIStatus, Measurement, MetricSource
-from projects.models import Notification
+from notifications.models import Notification
 from tests.factories import KPIFactory, MetricSourceFactory
 
 pytestmark = pytest.mark.django_db

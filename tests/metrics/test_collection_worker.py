@@ -7,7 +7,7 @@ import pytest
 
 from metrics.models import KPIStatus, Measurement
 from metrics.tasks import metric_sources_dispatch
-from projects.models import Notification
+from notifications.models import Notification
 from tests.factories import KPIFactory, MetricSourceFactory
 
 

@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.tokens import api_token_create
 from metrics.models import KPIStatus, Measurement, MetricSource
-from projects.tokens import api_token_create
 from tests.factories import KPIFactory, MeasurementFactory, MetricSourceFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from django.test import RequestFactory
 
 from gates.models import Gate
 from metrics.models import KPI
+from plans.markdown.build import plan_read
 from projects.demo.loader import PLAN_FILES, demo_load
 from projects.models import ChecklistItem, Phase, Project
-from projects.plan_markdown.build import plan_read
 from risks.models import Risk
 
 pytestmark = pytest.mark.django_db

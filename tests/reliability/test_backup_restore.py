@@ -22,7 +22,7 @@ from psycopg import sql
 from metrics import services as metric_services
 from metrics.models import KPI
 from projects.models import Programme
-from tests.projects.test_project_exchange import people_for_seeding, seed_project
+from tests.exchange.test_project_exchange import people_for_seeding, seed_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import Notification, OutboxTask
+from core.models import OutboxTask
+from notifications.models import Notification
 from risks import services
 from risks.models import RiskEscalation
 from tests.reliability.processes import (

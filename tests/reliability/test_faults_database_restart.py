@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from config.database_unavailable import MESSAGE
+from core.database_unavailable import MESSAGE
 from metrics.models import Measurement
 from metrics.tasks import metric_sources_dispatch
 from tests.factories import KPIFactory, MetricSourceFactory

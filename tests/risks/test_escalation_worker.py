@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from projects.models import Notification
+from notifications.models import Notification
 from risks import services
 from risks.models import RiskEscalation
 from risks.tasks import risk_escalate_overdue

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from projects.models import Notification, NotificationMute
+from notifications.models import Notification, NotificationMute
 from risks import services
 from risks.models import Risk, RiskEscalation
 

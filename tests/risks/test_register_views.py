@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import Notification
+from notifications.models import Notification
 from risks import services
 from risks.models import Risk
 from tests.factories import ProjectFactory, RiskFactory

@@ -1,0 +1,15 @@
+"""What a gate hands to the pages above: its facts, not its model."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class GateFact:
+    name: str
+    state: str  # gates.models.GateState value
+    decision: str | None
+    decided_at: datetime | None
+    due_date: date | None
+    rollback_recommended_at: datetime | None
+    rollback_reason: str = ""

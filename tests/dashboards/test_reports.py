@@ -1,0 +1,251 @@
+"""The weekly status report: page, Markdown, PDF, and the weekly e-mail sent once."""
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from dashboards import reports
+from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
+from gates.models import Decision, GateState
+from tests.factories import (
+    GateFactory,
+    KPIFactory,
+    MeasurementFactory,
+    PhaseFactory,
+    ProjectFactory,
+    RiskFactory,
+)
+
+
+@pytest.fixture
+def busy_project(project_a):
+    """Project A, three weeks late, with a worsening KPI, risks and gates."""
+    project_a.forecast_end = project_a.baseline_end + timedelta(days=21)
+    project_a.save()
+    PhaseFactory(project=project_a, name="Foundation")
+    now = timezone.now()
+    kpi = KPIFactory(
+        project=project_a,
+        name="p95 write latency",
+        unit="ms",
+        comparator="lt",
+        target_value=15,
+        critical=True,
+        status="breached",
+    )
+    MeasurementFactory(kpi=kpi, at=now - timedelta(days=8), value=12)
+    MeasurementFactory(kpi=kpi, at=now - timedelta(hours=1), value=19)
+    RiskFactory(project=project_a, key="R1", title="Data loss at cutover", likelihood=4, impact=5)
+    GateFactory(
+        project=project_a,
+        order=1,
+        name="Plan sign-off",
+        state=GateState.DECIDED,
+        decision=Decision.GO,
+        decided_at=now - timedelta(days=2),
+    )
+    GateFactory(
+        project=project_a,
+        order=2,
+        name="Cutover go/no-go",
+        state=GateState.OPEN,
+        due_date=timezone.localdate() + timedelta(days=10),
+    )
+    return project_a
+
+
+def test_report_page_holds_rag_variance_kpis_risks_gates_and_changes(client, alice, busy_project):
+    client.force_login(alice)
+    response = client.get(reverse("project-report", args=[busy_project.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Off track" in page and "Schedule 3 weeks behind (21 days)" in page
+    assert "Critical KPI breached: p95 write latency" in page
+    assert "▼ worse" in page  # 12 ms a week ago, 19 ms now, target < 15
+    assert "R1</strong> Data loss at cutover" in page
+    assert "Plan sign-off: GO" in page
+    assert "Cutover go/no-go: Open for sign-off" in page
+    assert "added phase “Foundation”" in page
+    assert "no rating recorded a week ago" in page
+
+
+def test_report_compares_with_the_rating_a_week_ago(client, alice, busy_project):
+    StatusSnapshot.objects.create(
+        project=busy_project, taken_on=timezone.localdate() - timedelta(days=7), rag="amber"
+    )
+    client.force_login(alice)
+    page = client.get(reverse("project-report", args=[busy_project.pk])).content.decode()
+    assert "At risk → Off track" in page
+
+
+def test_markdown_download(client, alice, busy_project):
+    client.force_login(alice)
+    response = client.get(reverse("project-report-md", args=[busy_project.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/markdown")
+    assert 'attachment; filename="waymark-status-A-' in response["Content-Disposition"]
+    text = response.content.decode()
+    assert text.startswith("# Weekly status: A Provider API")
+    assert "## A Provider API: Off track" in text
+    assert "| p95 write latency (critical) | < 15 ms | 12 | 19 ms | ▼ worse | Breached |" in text
+    assert "&lt;" not in text and "&amp;" not in text  # Markdown, not HTML
+
+
+def test_markdown_table_cells_survive_pipes_in_names(client, alice, busy_project):
+    KPIFactory(project=busy_project, name="Reads | writes ratio")
+    client.force_login(alice)
+    text = client.get(reverse("project-report-md", args=[busy_project.pk])).content.decode()
+    assert "| Reads \\| writes ratio |" in text
+
+
+def test_pdf_download_is_a_real_pdf_with_the_report_text(client, erin, programme, busy_project):
+    client.force_login(erin)
+    response = client.get(reverse("programme-report-pdf", args=[programme.slug]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Weekly status: Platform Migrations" in text
+    assert "p95 write latency" in text and "Data loss at cutover" in text
+
+
+def test_programme_report_lists_only_projects_the_reader_may_see(
+    client, victor, programme, project_a
+):
+    hidden = ProjectFactory(programme=programme, code="HID", name="Hidden project")
+    client.force_login(victor)
+    page = client.get(reverse("programme-report", args=[programme.slug])).content.decode()
+    assert "Provider API" in page
+    assert "Hidden project" not in page
+    assert hidden.code not in page.split("Weekly status", 1)[1].split("<section")[0]
+
+
+def test_report_of_another_project_is_404(client, oscar, project_a):
+    client.force_login(oscar)
+    for name in ("project-report", "project-report-md", "project-report-pdf"):
+        assert client.get(reverse(name, args=[project_a.pk])).status_code == 404
+
+
+def test_subscribe_and_unsubscribe_from_the_page(client, erin, programme):
+    client.force_login(erin)
+    url = reverse("programme-report-subscription", args=[programme.slug])
+    response = client.post(url, {"subscribed": "1"}, follow=True)
+    assert "You will receive this report by e-mail every week." in response.content.decode()
+    assert StatusReportSubscription.objects.filter(user=erin, programme=programme).count() == 1
+    client.post(url, {"subscribed": "1"})  # twice is still once
+    assert StatusReportSubscription.objects.filter(user=erin).count() == 1
+    client.post(url, {"subscribed": "0"})
+    assert not StatusReportSubscription.objects.filter(user=erin).exists()
+
+
+def test_subscription_needs_access(client, oscar, project_a):
+    client.force_login(oscar)
+    url = reverse("project-report-subscription", args=[project_a.pk])
+    assert client.post(url, {"subscribed": "1"}).status_code == 404
+    assert not StatusReportSubscription.objects.exists()
+
+
+def test_weekly_email_goes_once_per_subscriber_even_if_the_task_runs_twice(
+    erin, alice, oscar, programme, busy_project, project_b
+):
+    erin.email, alice.email, oscar.email = "erin@example.com", "alice@example.com", ""
+    for user in (erin, alice, oscar):
+        user.save()
+    reports.report_subscription_set(user=erin, programme=programme, subscribed=True)
+    reports.report_subscription_set(user=alice, project=busy_project, subscribed=True)
+    reports.report_subscription_set(user=oscar, project=project_b, subscribed=True)  # no e-mail
+
+    assert reports.status_reports_send() == 2
+    assert reports.status_reports_send() == 0
+    assert len(mail.outbox) == 2
+    by_recipient = {message.to[0]: message for message in mail.outbox}
+    message = by_recipient["erin@example.com"]
+    assert message.subject == "[Waymark] Weekly status: Platform Migrations (Off track)"
+    assert "## A Provider API: Off track" in message.body
+    assert message.alternatives[0][1] == "text/html"
+    _name, content, mimetype = message.attachments[0]
+    assert mimetype == "application/pdf" and content.startswith(b"%PDF-")
+    assert StatusReportDelivery.objects.filter(sent_at__isnull=False).count() == 2
+    assert StatusSnapshot.objects.filter(project=busy_project, rag="red").exists()
+
+
+def test_next_week_sends_again(erin, programme, project_a):
+    erin.email = "erin@example.com"
+    erin.save()
+    reports.report_subscription_set(user=erin, programme=programme, subscribed=True)
+    now = timezone.now()
+    assert reports.status_reports_send(now=now) == 1
+    assert reports.status_reports_send(now=now + timedelta(days=7)) == 1
+    assert len(mail.outbox) == 2
+
+
+def test_a_failed_send_releases_its_claim(erin, programme, project_a, settings):
+    erin.email = "erin@example.com"
+    erin.save()
+    reports.report_subscription_set(user=erin, programme=programme, subscribed=True)
+    # A relay that refuses the connection: nothing on this loopback port.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    assert reports.status_reports_send() == 0
+    assert not StatusReportDelivery.objects.exists()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert reports.status_reports_send() == 1
+
+
+def test_former_member_gets_no_more_reports(erin, programme, project_a):
+    erin.email = "erin@example.com"
+    erin.save()
+    reports.report_subscription_set(user=erin, programme=programme, subscribed=True)
+    erin.memberships.all().delete()
+    assert reports.status_reports_send() == 0
+    assert mail.outbox == []
+
+
+def test_snapshot_is_one_row_per_project_and_day(project_a, project_b):
+    today = timezone.localdate()
+    assert reports.status_snapshot_record(today=today) == 2
+    project_a.forecast_end = project_a.baseline_end
+    project_a.save()
+    reports.status_snapshot_record(today=today)
+    assert StatusSnapshot.objects.filter(taken_on=today).count() == 2
+    assert StatusSnapshot.objects.get(project=project_a, taken_on=today).rag == "green"
+
+
+def test_the_weekly_task_is_scheduled(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["status-report-weekly"]
+    assert schedule["task"] == "projects.tasks.status_reports_send"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_one_report(erin, programme, project_a):
+    """Two workers running the weekly task at the same moment: the delivery row's unique
+    claim lets only one of them send."""
+    erin.email = "erin@example.com"
+    erin.save()
+    reports.report_subscription_set(user=erin, programme=programme, subscribed=True)
+    now = timezone.now()
+    barrier = threading.Barrier(2)
+    sent = []
+
+    def run():
+        barrier.wait()
+        try:
+            sent.append(reports.status_reports_send(now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(sent) == [0, 1]
+    assert len(mail.outbox) == 1
+    assert StatusReportDelivery.objects.count() == 1
