@@ -7,9 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.sessions import session_renew
+from core.htmx import redirect_after_save
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm
@@ -94,11 +96,7 @@ def gate_sign(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(
                     request, "Signed. Your signature is recorded with the gate as you saw it."
                 )
-                if request.htmx:
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = request.path.rsplit("sign/", 1)[0]
-                    return response
-                return redirect("gate-detail", pk=gate.pk)
+                return redirect_after_save(request, reverse("gate-detail", args=[gate.pk]))
     gate.refresh_from_db()
     if problem:
         # Their choices again, the password empty, and the snapshot as it is now: what they

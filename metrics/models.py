@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from metrics.source_config import validate_source_config
+from metrics.collection.source_config import validate_source_config
 from projects.models import Phase, Project
 
 # A source collects at least once a year: a rarer value is no live metric (and the limit keeps

@@ -9,7 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from metrics import collectors, status
+from metrics import status
+from metrics.collection import collectors
 from metrics.models import KPI, KPIStatus, Measurement, MetricSource, SourceHealth, SourceKind
 from notifications import services as notification_services
 from notifications.models import NotificationKind

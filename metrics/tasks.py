@@ -8,7 +8,7 @@ from django.db import InterfaceError, OperationalError
 
 from core.outbox import enqueue
 from metrics import services
-from metrics.collectors import SourceError
+from metrics.collection.collectors import SourceError
 
 
 @shared_task

@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from metrics import charts, collectors, policy, selectors, services
+from core.htmx import fragment_or_page, redirect_after_save
+from metrics import charts, policy, selectors, services
+from metrics.collection import collectors
 from metrics.forms import KPIForm, ManualValueForm, MetricSourceForm
 from projects import policy as project_policy
 from projects.policy import Action
@@ -73,21 +75,6 @@ def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "metrics/kpi_detail.html", _detail_context(request, kpi))
 
 
-def _form_response(request, template, partial, context, *, status=200):
-    """The form alone for htmx (swapped into the page), or a page holding it."""
-    name = f"{template}#{partial}" if request.htmx else template
-    return render(request, name, context, status=status)
-
-
-def _saved(request, url: str) -> HttpResponse:
-    """After a save: htmx goes to `url` (HX-Redirect), a plain form is redirected."""
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def kpi_edit(request: HttpRequest, pk: int | None = None, project_pk: int | None = None):
@@ -101,7 +88,7 @@ def kpi_edit(request: HttpRequest, pk: int | None = None, project_pk: int | None
     if request.method == "POST" and form.is_valid():
         kpi = services.kpi_save(kpi=form.save(commit=False))
         messages.success(request, f"KPI “{kpi.name}” saved.")
-        return _saved(request, kpi.get_absolute_url())
+        return redirect_after_save(request, kpi.get_absolute_url())
     context = {
         "form": form,
         "project": project,
@@ -112,7 +99,7 @@ def kpi_edit(request: HttpRequest, pk: int | None = None, project_pk: int | None
         "cancel_url": kpi.get_absolute_url() if kpi else reverse("kpi-list", args=[project.pk]),
     }
     status = 422 if request.method == "POST" else 200
-    return _form_response(request, "metrics/kpi_form.html", "kpi-form", context, status=status)
+    return fragment_or_page(request, "metrics/kpi_form.html", "kpi-form", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,7 +111,7 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.metric_source_save(source=form.save(commit=False))
         messages.success(request, "Source saved; it is collected from now on.")
-        return _saved(request, kpi.get_absolute_url())
+        return redirect_after_save(request, kpi.get_absolute_url())
     context = {
         "form": form,
         "kpi": kpi,
@@ -132,7 +119,7 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "databases": sorted(settings.METRIC_SQL_DATABASES),
     }
     status = 422 if request.method == "POST" else 200
-    return _form_response(
+    return fragment_or_page(
         request, "metrics/source_form.html", "source-form", context, status=status
     )
 

@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.htmx import fragment_or_page, redirect_after_save
 from plans.forms import PlanImportForm
 from plans.markdown.build import (
     ImportOptions,
@@ -56,17 +57,11 @@ def plan_import_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _import_fragment(request, "import-preview", context, status=422)
     messages.success(request, f"Imported {project.code} {project.name}.")
     destination = reverse("project-status", args=[project.pk])
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = destination
-        return response
-    return redirect(destination)
+    return redirect_after_save(request, destination)
 
 
 def _import_fragment(request, partial: str, context: dict, *, status: int = 200):
-    if request.htmx:
-        return render(request, f"{PLAN_IMPORT_PAGE}#{partial}", context, status=status)
-    return render(request, PLAN_IMPORT_PAGE, {**context, "shown": partial}, status=status)
+    return fragment_or_page(request, PLAN_IMPORT_PAGE, partial, context, status=status)
 
 
 @require_GET

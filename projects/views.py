@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from core.htmx import fragment_or_page
 from projects import charts, policy, selectors, services
 from projects.forms import (
     ChecklistItemForm,
@@ -59,10 +60,9 @@ def project_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _fragment(request, partial: str, context: dict, *, status: int = 200, title: str = ""):
     """The fragment for htmx; for a plain request, a page holding just that fragment."""
-    if request.htmx:
-        return render(request, f"{PAGE}#{partial}", context, status=status)
-    context = {**context, "partial": f"{PAGE}#{partial}", "title": title}
-    return render(request, FORM_PAGE, context, status=status)
+    return fragment_or_page(
+        request, PAGE, partial, context, status=status, form_page=FORM_PAGE, title=title
+    )
 
 
 def _back_to_project(project: Project, anchor: str = "") -> HttpResponse:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from core.htmx import fragment_or_page
 from core.outbox import enqueue
 from projects import policy as project_policy
 from projects.policy import Action
@@ -24,6 +25,7 @@ from risks.scoring import Band
 logger = logging.getLogger(__name__)
 
 PAGE = "risks/register.html"
+FORM_PAGE = "risks/form_page.html"
 RISK_CHANGED = "riskUpdated"  # the heatmap refreshes on it
 
 
@@ -89,10 +91,10 @@ def programme_risks(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _fragment(request, partial, context, *, status=200, title=""):
-    if request.htmx:
-        return render(request, f"{PAGE}#{partial}", context, status=status)
-    context = {**context, "partial": f"{PAGE}#{partial}", "title": title}
-    return render(request, "risks/form_page.html", context, status=status)
+    """The fragment for htmx; for a plain request, a page holding just that fragment."""
+    return fragment_or_page(
+        request, PAGE, partial, context, status=status, form_page=FORM_PAGE, title=title
+    )
 
 
 def _row(request, risk, *, status=200):

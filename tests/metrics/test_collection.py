@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from metrics import services
-from metrics.collectors import SourceError
+from metrics.collection.collectors import SourceError
 from metrics.models import KPIStatus, Measurement, MetricSource
 from notifications.models import Notification
 from tests.factories import KPIFactory, MetricSourceFactory

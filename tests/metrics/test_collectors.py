@@ -6,8 +6,8 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from metrics.collectors import SourceError, collect, evaluate_expression, sql_query_rows
-from metrics.http_client import FetchError, check_host_allowed
+from metrics.collection.collectors import SourceError, collect, evaluate_expression, sql_query_rows
+from metrics.collection.http_client import FetchError, check_host_allowed
 from metrics.models import MetricSource
 from tests.factories import KPIFactory, MeasurementFactory
 

@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from metrics.collection.source_config import validate_source_config
 from metrics.models import MetricSource
-from metrics.source_config import validate_source_config
 from tests.factories import KPIFactory, MeasurementFactory, MetricSourceFactory
 
 pytestmark = pytest.mark.django_db

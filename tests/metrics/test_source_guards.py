@@ -24,10 +24,10 @@ from django.db import connection
 from django.utils import timezone
 
 from metrics import services
-from metrics.collectors import SourceError, collect, sql_query_rows
-from metrics.http_client import FetchError, check_host_allowed, fetch
+from metrics.collection.collectors import SourceError, collect, sql_query_rows
+from metrics.collection.http_client import FetchError, check_host_allowed, fetch
+from metrics.collection.source_config import validate_source_config
 from metrics.models import Measurement, MetricSource
-from metrics.source_config import validate_source_config
 from tests.factories import KPIFactory, MetricSourceFactory
 
 pytestmark = pytest.mark.django_db

@@ -63,7 +63,7 @@ def test_paste_preview_then_create(client, programme_manager, programme):
         **{f"gate-{i}-include": "on" for i in range(4)},
     }
     response = client.post(url(programme), form, headers=HTMX)
-    assert response.status_code == 204
+    assert response.status_code == 200
     project = Project.objects.get()
     assert response["HX-Redirect"] == reverse("project-status", args=[project.pk])
     assert (project.name, project.code) == ("Analytics Dashboard", "AD")

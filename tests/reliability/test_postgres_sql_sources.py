@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from metrics.collectors import sql_query_rows
+from metrics.collection.collectors import sql_query_rows
 
 
 def _url(**query) -> str:

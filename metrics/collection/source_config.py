@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from jmespath.exceptions import JMESPathError
 from sqlparse import tokens as sql_tokens
 
-from metrics.http_client import FetchError, check_host_allowed
+from metrics.collection.http_client import FetchError, check_host_allowed
 
 Config = dict[str, Any]
 

@@ -16,9 +16,9 @@ from django.conf import settings
 from jmespath.exceptions import JMESPathError
 from simpleeval import EvalWithCompoundTypes, InvalidExpression, NameNotDefined
 
-from metrics.http_client import FetchError, fetch
+from metrics.collection.http_client import FetchError, fetch
+from metrics.collection.source_config import HTTP_TIMEOUT_SECONDS_MAX, sql_select_problem
 from metrics.models import KPI, Measurement, MetricSource, SourceKind
-from metrics.source_config import HTTP_TIMEOUT_SECONDS_MAX, sql_select_problem
 
 AGGREGATIONS = {"sum": sum, "avg": statistics.fmean, "max": max, "min": min}
 

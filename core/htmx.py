@@ -1,0 +1,34 @@
+"""htmx answers, one way everywhere: a fragment for htmx or a whole page for a plain request,
+and a redirect after a save that htmx follows too (django-htmx's response classes)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django_htmx.http import HttpResponseClientRedirect
+
+
+def fragment_or_page(
+    request: HttpRequest,
+    page: str,
+    partial: str,
+    context: dict,
+    *,
+    status: int = 200,
+    form_page: str = "",
+    title: str = "",
+) -> HttpResponse:
+    """For htmx, the partial `partial` of `page`. For a plain request, `form_page` (a page that
+    holds just that partial, headed `title`) when given, else `page` itself with `shown` naming
+    the partial it should open."""
+    if request.htmx:
+        return render(request, f"{page}#{partial}", context, status=status)
+    if form_page:
+        context = {**context, "partial": f"{page}#{partial}", "title": title}
+        return render(request, form_page, context, status=status)
+    return render(request, page, {**context, "shown": partial}, status=status)
+
+
+def redirect_after_save(request: HttpRequest, url: str) -> HttpResponse:
+    """After a save: htmx loads `url` as a whole page (HX-Redirect), a plain form is redirected."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
