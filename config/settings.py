@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "risks",
     "metrics",
     "gates",
+    "demo",
 ]
 
 MIDDLEWARE = [

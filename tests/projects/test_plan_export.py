@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from demo.loader import demo_load
 from gates.models import Gate
 from metrics.models import KPI
-from projects.demo.loader import demo_load
 from projects.models import Phase, Programme, Project
 from projects.plan_markdown.build import ImportOptions, plan_import, plan_read
 from projects.plan_markdown.export import project_markdown

@@ -9,9 +9,9 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
 
+from demo.loader import PLAN_FILES, demo_load
 from gates.models import Gate
 from metrics.models import KPI
-from projects.demo.loader import PLAN_FILES, demo_load
 from projects.models import ChecklistItem, Phase, Project
 from projects.plan_markdown.build import plan_read
 from risks.models import Risk

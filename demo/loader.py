@@ -1,4 +1,4 @@
-"""Load the demo programme: the three plans in projects/demo/plans, imported from their
+"""Load the demo programme: the three plans in demo/data/plans, imported from their
 Markdown as a project manager would, then brought to where the team stands today.
 
 Loading is idempotent: a project already there is not imported again, and of the team's state
@@ -21,10 +21,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from demo import aad, demo_databases, provider_api, sprint8
 from gates import services as gate_services
 from gates.models import Gate, GateApprover, GateCriterion, GateState
 from metrics.models import KPI, MetricSource, SourceKind
-from projects.demo import aad, demo_databases, provider_api, sprint8
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
 from projects.plan_markdown.build import ImportOptions, plan_import, plan_read
 from risks import services as risk_services
@@ -40,7 +40,7 @@ PROGRAMME = {
     ),
 }
 PLANS = (aad.PLAN, provider_api.PLAN, sprint8.PLAN)
-PLAN_FILES = Path(__file__).resolve().parent / "plans"
+PLAN_FILES = Path(__file__).resolve().parent / "data" / "plans"
 # What the team fills in where the plan says nothing; everything else of theirs is state
 # (dates, progress, assessments, thresholds) that the plan cannot hold.
 FILLED_IF_BLANK = {

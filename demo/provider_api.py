@@ -1,5 +1,5 @@
 """The Redis to PostgreSQL migration of the provider API
-(../shared/plans/redis-to-postgresql-provider-api.md).
+(demo/data/plans/redis-to-postgresql-provider-api.md).
 
 Days count from the project's start; the loader places the project in week 11, with the
 foundation phase closed and dual-write running.

@@ -1,4 +1,4 @@
-"""The Advanced Analytics Dashboard plan (../shared/plans/aad-analytics-dashboard.md), in full.
+"""The Advanced Analytics Dashboard plan (demo/data/plans/aad-analytics-dashboard.md), in full.
 
 Days count from the project's start. The plan is three weeks behind, so the loader places
 the project in its fifth week with phase 1 closed a week late and phase 2 running late.

@@ -1,4 +1,4 @@
-"""Sprint 8's implementation plan (../shared/plans/sprint8-three-tracks.md): three tracks run
+"""Sprint 8's implementation plan (demo/data/plans/sprint8-three-tracks.md): three tracks run
 in the order D → B → C, with an approval gate after each sub-phase.
 
 Days are working days from the sprint's start; the loader starts the sprint next Monday, as
