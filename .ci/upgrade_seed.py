@@ -56,6 +56,7 @@ def _rows_for_empty_tables() -> None:
     from django.contrib.auth import get_user_model
     from django.test import RequestFactory
     from django.utils import timezone
+    from projects.outbox import enqueue
 
     from bench.generate import PASSWORD
     from gates import services as gate_services
@@ -76,7 +77,6 @@ def _rows_for_empty_tables() -> None:
         StatusReportSubscription,
         StatusSnapshot,
     )
-    from projects.outbox import enqueue
     from risks import tasks as risk_tasks
     from risks.models import RiskEscalation
     from risks.services import risk_escalate_overdue

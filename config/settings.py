@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "plans",
     "exchange",
     "ops",
+    "demo",
 ]
 
 MIDDLEWARE = [

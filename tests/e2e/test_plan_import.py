@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PLAN = (
     Path(__file__).resolve().parents[2]
-    / "projects"
     / "demo"
+    / "data"
     / "plans"
     / "redis-to-postgresql-provider-api.md"
 )

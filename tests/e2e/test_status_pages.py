@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from demo.loader import demo_load
 from metrics.models import KPI, KPIStatus
-from projects.demo.loader import demo_load
 from projects.models import Programme, Project
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,11 +6,11 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from demo.loader import demo_load
 from gates.models import Gate
 from metrics.models import KPI
 from plans.markdown.build import ImportOptions, plan_import, plan_read
 from plans.markdown.export import project_markdown
-from projects.demo.loader import demo_load
 from projects.models import Phase, Programme, Project
 from risks.models import Risk
 

@@ -24,7 +24,7 @@ from plans.markdown.build import (
 from projects.models import ChecklistItem, Phase, Project
 from risks.models import Risk
 
-PLANS = Path(__file__).resolve().parents[2] / "projects" / "demo" / "plans"
+PLANS = Path(__file__).resolve().parents[2] / "demo" / "data" / "plans"
 AAD = PLANS / "aad-analytics-dashboard.md"
 PROVIDER = PLANS / "redis-to-postgresql-provider-api.md"
 SPRINT8 = PLANS / "sprint8-three-tracks.md"

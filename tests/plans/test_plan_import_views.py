@@ -12,7 +12,7 @@ from risks.models import Risk
 
 pytestmark = pytest.mark.django_db
 
-PLANS = Path(__file__).resolve().parents[2] / "projects" / "demo" / "plans"
+PLANS = Path(__file__).resolve().parents[2] / "demo" / "data" / "plans"
 AAD = (PLANS / "aad-analytics-dashboard.md").read_text()
 HTMX = {"HX-Request": "true"}
 

@@ -1,11 +1,11 @@
 from django.core.management.base import BaseCommand
 
-from projects.demo.loader import USERS, demo_load
+from demo.loader import USERS, demo_load
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo programme built from the plans in ../shared/plans. Idempotent: only "
+        "Load the demo programme built from the plans in demo/data/plans. Idempotent: only "
         "what is missing is created, and nothing users changed is overwritten."
     )
 

@@ -1,5 +1,6 @@
-"""Load the demo programme: the three plans in projects/demo/plans, imported from their
-Markdown as a project manager would, then brought to where the team stands today.
+"""Load the demo programme: the three plans in demo/data/plans, imported from their Markdown
+as a project manager would, then brought to where the team stands today, as demo/data/*.yaml
+records it.
 
 Loading is idempotent: a project already there is not imported again, and of the team's state
 only what is missing is created, so a second run adds nothing and never overwrites what users
@@ -15,17 +16,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from demo import demo_databases
 from gates import services as gate_services
 from gates.models import Gate, GateApprover, GateCriterion, GateState
 from metrics.models import KPI, MetricSource, SourceKind
 from plans.markdown.build import ImportOptions, plan_import, plan_read
-from projects.demo import aad, demo_databases, provider_api, sprint8
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
 from risks import services as risk_services
 from risks.models import MitigationAction, Risk
@@ -39,8 +41,10 @@ PROGRAMME = {
         "agent metrics and webhooks tracks."
     ),
 }
-PLANS = (aad.PLAN, provider_api.PLAN, sprint8.PLAN)
-PLAN_FILES = Path(__file__).resolve().parent / "plans"
+DATA = Path(__file__).resolve().parent / "data"
+PLAN_FILES = DATA / "plans"
+# The team's state on each plan, in the order the projects are loaded.
+PLAN_STATES = ("aad.yaml", "provider-api.yaml", "sprint8.yaml")
 # What the team fills in where the plan says nothing; everything else of theirs is state
 # (dates, progress, assessments, thresholds) that the plan cannot hold.
 FILLED_IF_BLANK = {
@@ -65,6 +69,10 @@ PROJECT_MEMBERSHIPS = [
     ("contributor", "SPRINT-8", Role.CONTRIBUTOR),
     ("viewer", "AAD", Role.VIEWER),
 ]
+
+
+def _plans() -> list[dict]:
+    return [yaml.safe_load((DATA / name).read_text(encoding="utf-8")) for name in PLAN_STATES]
 
 
 @dataclass
@@ -99,7 +107,7 @@ class _Loader:
                     Membership, user=users[username], programme=programme, role=role
                 )
         projects = {}
-        for plan in PLANS:
+        for plan in _plans():
             project = self._project(programme, plan, manager=users["pm"], pm=users["pm"])
             projects[project.code] = project
         for username, code, role in PROJECT_MEMBERSHIPS:

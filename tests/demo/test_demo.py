@@ -9,10 +9,10 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
 
+from demo.loader import PLAN_FILES, demo_load
 from gates.models import Gate
 from metrics.models import KPI
 from plans.markdown.build import plan_read
-from projects.demo.loader import PLAN_FILES, demo_load
 from projects.models import ChecklistItem, Phase, Project
 from risks.models import Risk
 
