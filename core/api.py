@@ -3,9 +3,11 @@
 Errors read `{"detail": "...", "errors": {"field": ["message", ...]}}`: `detail` says what
 happened in a sentence, `errors` (on validation) names each field that was wrong and why."""
 
+from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.urls import register_converter
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
@@ -181,3 +183,14 @@ def error_answers(result, generator, request, public):
                 if int(code) >= 400:
                     answer.setdefault("content", ERROR_CONTENT)
     return result
+
+
+class IdFilter(filters.NumberFilter):
+    """An object's id: a whole number a row could have, else a 400 naming the filter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 10**ID_DIGITS - 1)
+        super().__init__(*args, **kwargs)

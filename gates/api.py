@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.sessions import session_renew
-from core.api import Conflict, FixedAfterCreate, RelatedObject, writes_that_may_conflict
+from core.api import Conflict, FixedAfterCreate, IdFilter, RelatedObject, writes_that_may_conflict
 from gates import policy, services
 from gates.models import (
     Gate,
@@ -31,7 +31,6 @@ from gates.models import (
 from gates.records import gate_record
 from metrics import policy as metric_policy
 from projects import policy as project_policy
-from projects.api import IdFilter
 from projects.policy import Action
 
 CONFLICT = OpenApiResponse(

@@ -19,12 +19,12 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import MAX_ID, FixedAfterCreate, ObjectId, RelatedObject
+from core.api import MAX_ID, FixedAfterCreate, IdFilter, ObjectId, RelatedObject
 from metrics import policy, selectors, services
 from metrics.models import KPI, MAX_INTERVAL_MESSAGE, MetricSource
 from metrics.selectors import MAX_POINTS
 from projects import policy as project_policy
-from projects.api import IdFilter, needed
+from projects.api import needed
 from projects.policy import Action
 
 ERROR = OpenApiResponse(description="Nothing was recorded; `detail` says why.")

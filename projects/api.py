@@ -4,7 +4,6 @@ Every queryset starts from `policy`: what a user may not see does not exist for 
 what they may see but not change is refused (403). Writes go through `services`, as the pages'
 do: versions, history and positions stay as the pages keep them."""
 
-from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django_filters import rest_framework as filters
@@ -15,9 +14,9 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS
 
 from core.api import (
-    ID_DIGITS,
     Conflict,
     FixedAfterCreate,
+    IdFilter,
     RelatedObject,
     RelatedSlug,
     writes_that_may_conflict,
@@ -25,17 +24,6 @@ from core.api import (
 from projects import policy, services
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from projects.policy import Action
-
-
-class IdFilter(filters.NumberFilter):
-    """An object's id: a whole number a row could have, else a 400 naming the filter."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 10**ID_DIGITS - 1)
-        super().__init__(*args, **kwargs)
 
 
 def needed(request, write: Action) -> Action:

@@ -9,9 +9,9 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import FixedAfterCreate, RelatedObject
+from core.api import FixedAfterCreate, IdFilter, RelatedObject
 from projects import policy as project_policy
-from projects.api import IdFilter, needed
+from projects.api import needed
 from projects.policy import Action
 from risks import policy, services
 from risks.models import Risk, RiskAssessment

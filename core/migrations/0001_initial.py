@@ -4,18 +4,7 @@ types that admin history and permissions point to."""
 
 from django.db import migrations, models
 
-
-MODELS = ['outboxtask']
-
-
-def content_types_follow(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="projects", model__in=MODELS).update(app_label="core")
-
-
-def content_types_return(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="core", model__in=MODELS).update(app_label="projects")
+from core.migration_operations import content_types_move
 
 
 class Migration(migrations.Migration):
@@ -49,7 +38,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunPython(content_types_follow, content_types_return),
+                content_types_move(['outboxtask'], from_app="projects", to_app="core"),
             ],
         ),
     ]

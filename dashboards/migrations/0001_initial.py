@@ -6,18 +6,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-MODELS = ['statussnapshot', 'statusreportsubscription', 'statusreportdelivery']
-
-
-def content_types_follow(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="projects", model__in=MODELS).update(app_label="dashboards")
-
-
-def content_types_return(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="dashboards", model__in=MODELS).update(app_label="projects")
+from core.migration_operations import content_types_move
 
 
 class Migration(migrations.Migration):
@@ -100,7 +89,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunPython(content_types_follow, content_types_return),
+                content_types_move(['statussnapshot', 'statusreportsubscription', 'statusreportdelivery'], from_app="projects", to_app="dashboards"),
             ],
         ),
     ]

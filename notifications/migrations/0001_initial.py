@@ -6,18 +6,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-MODELS = ['notification', 'notificationmute']
-
-
-def content_types_follow(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="projects", model__in=MODELS).update(app_label="notifications")
-
-
-def content_types_return(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="notifications", model__in=MODELS).update(app_label="projects")
+from core.migration_operations import content_types_move
 
 
 class Migration(migrations.Migration):
@@ -68,7 +57,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunPython(content_types_follow, content_types_return),
+                content_types_move(['notification', 'notificationmute'], from_app="projects", to_app="notifications"),
             ],
         ),
     ]
