@@ -88,6 +88,18 @@ def _audit(gate: Gate, *, actor, action: str, before=None, after=None, at=None) 
     return entry
 
 
+def gate_audit_seal(*, entries: list[GateAuditEntry]) -> str:
+    """Chain a gate's trail anew where it was written elsewhere (an imported project): each
+    entry, in order and not yet saved, follows the one before and hashes what it holds with
+    the ids it has here. Returns the head the gate keeps ("" for no entries)."""
+    previous = GENESIS
+    for entry in entries:
+        entry.previous_hash = previous
+        entry.entry_hash = _entry_hash(entry)
+        previous = entry.entry_hash
+    return "" if previous == GENESIS else previous
+
+
 def gate_audit_verify(*, gate: Gate) -> tuple[bool, str]:
     """Walk the gate's trail: every entry must hash to what it says, follow the one before
     and leave no gap in the sequence."""

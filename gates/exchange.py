@@ -1,0 +1,325 @@
+"""The gates' part of the exchange document: gates with their criteria, approvers, delegations,
+sign-offs and audit trails.
+
+Sign-offs and audit entries are imported as they were: their times, signers and contents kept.
+A gate's audit trail is chained by hashes over database ids, so the import writes each entry as
+exported and seals the chain anew for the ids it was given (`gate_audit_seal`); sign-offs keep
+the hash of the snapshot that was signed.
+"""
+
+from collections import defaultdict
+
+from django.db.models import Model
+
+from core.exchange import (
+    BOOLEAN,
+    DATE_OR_NULL,
+    DATETIME,
+    DATETIME_OR_NULL,
+    INTEGER,
+    INTEGER_OR_NULL,
+    LIST,
+    NAME_OR_NULL,
+    NUMBER_OR_NULL,
+    OBJECT,
+    REF,
+    REF_OR_NULL,
+    TEXT,
+    TEXT_OR_NULL,
+    USER,
+    USER_OR_NULL,
+    DocumentRefused,
+    ExportContext,
+    ImportContext,
+)
+from gates.models import (
+    AuditAction,
+    Gate,
+    GateApprover,
+    GateAuditEntry,
+    GateCriterion,
+    GateDelegation,
+    SignOff,
+)
+from gates.services import gate_audit_seal
+from projects.exchange import check_phase_ref
+from projects.models import Project
+
+GATE_FIELDS = {
+    "name": TEXT,
+    "order": INTEGER,
+    "phase": REF_OR_NULL,
+    "description": TEXT,
+    "kind": TEXT,
+    "rollout_percent": INTEGER_OR_NULL,
+    "timing": TEXT,
+    "due_date": DATE_OR_NULL,
+    "state": TEXT,
+    "decision": TEXT_OR_NULL,
+    "decided_at": DATETIME_OR_NULL,
+    "decision_rule": TEXT,
+    "quorum": INTEGER_OR_NULL,
+    "rollback_recommended_at": DATETIME_OR_NULL,
+    "rollback_reason": TEXT,
+    "created_at": DATETIME,
+    "criteria": LIST,
+    "approvers": LIST,
+    "delegations": LIST,
+    "signoffs": LIST,
+    "audit": LIST,
+}
+GATE_CRITERION_FIELDS = {
+    "ref": REF,
+    "order": INTEGER,
+    "text": TEXT,
+    "kind": TEXT,
+    "critical": BOOLEAN,
+    "kpi": NAME_OR_NULL,
+    "comparator": TEXT_OR_NULL,
+    "threshold": NUMBER_OR_NULL,
+    "threshold_high": NUMBER_OR_NULL,
+    "phase": REF_OR_NULL,
+    "conditional_limit": NUMBER_OR_NULL,
+    "rollback": BOOLEAN,
+    "attested_by": USER_OR_NULL,
+    "attested_at": DATETIME_OR_NULL,
+}
+GATE_APPROVER_FIELDS = {"title": TEXT, "user": USER_OR_NULL, "role": TEXT}
+GATE_DELEGATION_FIELDS = {
+    "delegator": USER,
+    "delegate": USER,
+    "starts_at": DATETIME,
+    "ends_at": DATETIME,
+    "created_at": DATETIME,
+}
+SIGNOFF_FIELDS = {
+    "ref": REF,
+    "signer": USER,
+    "decision": TEXT,
+    "conditions": TEXT,
+    "comment": TEXT,
+    "signed_at": DATETIME,
+    "content_hash": TEXT,
+    "on_behalf_of": USER_OR_NULL,
+    "invalidated_at": DATETIME_OR_NULL,
+    "invalidated_reason": TEXT,
+}
+AUDIT_ENTRY_FIELDS = {
+    "sequence": INTEGER,
+    "at": DATETIME,
+    "actor": USER_OR_NULL,
+    "action": TEXT,
+    "before": OBJECT,
+    "after": OBJECT,
+}
+# The rows of a gate's lists in the document, each list in its order: name → (model, order).
+LISTS = {
+    "criteria": (GateCriterion, ("order", "pk")),
+    "approvers": (GateApprover, ("pk",)),
+    "delegations": (GateDelegation, ("starts_at", "pk")),
+    "signoffs": (SignOff, ("signed_at", "pk")),
+    "audit": (GateAuditEntry, ("sequence",)),
+}
+
+# Audit entries name rows by id inside what they record; these keys are rewritten to natural
+# keys and back. Entries describing a criterion or an approver hold their ids as text.
+DESCRIBED_ACTIONS = {AuditAction.CRITERION_CHANGED, AuditAction.APPROVER_CHANGED}
+AUDIT_REFERENCES = {
+    "signer": "user",
+    "on_behalf_of": "user",
+    "delegator": "user",
+    "delegate": "user",
+    "user": "user",
+    "attested_by": "user",
+    "signoff": "signoff",
+    "criterion": "criterion",
+    "kpi": "kpi",
+    "phase": "phase",
+}
+
+
+# Export
+
+
+def export(project: Project, context: ExportContext) -> dict:
+    """The gates, each with its criteria (naming KPIs and phases by their keys in the
+    document), approvers, delegations, sign-offs and audit trail."""
+    rows = {name: defaultdict(list) for name in LISTS}
+    for name, (model, order) in LISTS.items():
+        for row in model.objects.filter(gate__project=project).order_by(*order):
+            rows[name][row.gate_id].append(row)
+    return {
+        "gates": [
+            _gate_out(gate, {name: rows[name][gate.pk] for name in LISTS}, context)
+            for gate in project.gates.order_by("order", "name")
+        ]
+    }
+
+
+def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) -> dict:
+    phase_refs = context.keys["phase"]
+    criterion_refs = {row.pk: ref for ref, row in enumerate(rows["criteria"], start=1)}
+    signoff_refs = {row.pk: ref for ref, row in enumerate(rows["signoffs"], start=1)}
+    names = {
+        "user": context.usernames,
+        "signoff": signoff_refs,
+        "criterion": criterion_refs,
+        "kpi": context.keys["kpi"],
+        "phase": phase_refs,
+    }
+    return {
+        **context.dump(gate, GATE_FIELDS),
+        "phase": phase_refs.get(gate.phase_id),
+        "criteria": [
+            {
+                "ref": criterion_refs[row.pk],
+                **context.dump(row, GATE_CRITERION_FIELDS),
+                "kpi": names["kpi"].get(row.kpi_id),
+                "phase": phase_refs.get(row.phase_id),
+            }
+            for row in rows["criteria"]
+        ],
+        "approvers": [context.dump(row, GATE_APPROVER_FIELDS) for row in rows["approvers"]],
+        "delegations": [context.dump(row, GATE_DELEGATION_FIELDS) for row in rows["delegations"]],
+        "signoffs": [
+            {"ref": signoff_refs[row.pk], **context.dump(row, SIGNOFF_FIELDS)}
+            for row in rows["signoffs"]
+        ],
+        "audit": [
+            {
+                **context.dump(row, AUDIT_ENTRY_FIELDS),
+                "before": _audit_payload_out(
+                    row.before, described=row.action in DESCRIBED_ACTIONS, names=names
+                ),
+                "after": _audit_payload_out(
+                    row.after, described=row.action in DESCRIBED_ACTIONS, names=names
+                ),
+            }
+            for row in rows["audit"]
+        ],
+    }
+
+
+def _audit_payload_out(payload: dict, *, described: bool, names: dict[str, dict]) -> dict:
+    out = {}
+    for key, value in payload.items():
+        target = AUDIT_REFERENCES.get(key)
+        row_id = None
+        if target and isinstance(value, int) and not isinstance(value, bool) and not described:
+            row_id = value
+        elif target and described and isinstance(value, str) and value.isdigit():
+            row_id = int(value)
+        if row_id is None:
+            out[key] = value
+        else:
+            natural = names[target].get(row_id)
+            out[key] = {target: natural} if natural is not None else {"missing": target}
+    return out
+
+
+# Import
+
+
+def read(data: dict, context: ImportContext) -> dict:
+    """This part of `data`, checked against the phases and KPIs read before it."""
+    return {
+        "gates": [
+            _read_gate(row, context, f"gates[{i}]")
+            for i, row in enumerate(context.read_list(data, "gates", "the document"))
+        ]
+    }
+
+
+def _read_gate(obj, context: ImportContext, path: str) -> dict:
+    gate = context.read(obj, GATE_FIELDS, path)
+    check_phase_ref(gate["phase"], context, f"{path}.phase")
+    gate["criteria"] = context.read_children(gate, "criteria", GATE_CRITERION_FIELDS, path)
+    for i, row in enumerate(gate["criteria"]):
+        check_phase_ref(row["phase"], context, f"{path}.criteria[{i}].phase")
+        if row["kpi"] is not None and row["kpi"] not in context.keys["kpi"]:
+            raise DocumentRefused(
+                f"{path}.criteria[{i}].kpi: the project has no KPI named {row['kpi']!r}."
+            )
+    gate["approvers"] = context.read_children(gate, "approvers", GATE_APPROVER_FIELDS, path)
+    gate["delegations"] = context.read_children(gate, "delegations", GATE_DELEGATION_FIELDS, path)
+    gate["signoffs"] = context.read_children(gate, "signoffs", SIGNOFF_FIELDS, path)
+    gate["audit"] = context.read_children(gate, "audit", AUDIT_ENTRY_FIELDS, path)
+    sequences = [entry["sequence"] for entry in gate["audit"]]
+    if sequences != list(range(1, len(sequences) + 1)):
+        raise DocumentRefused(
+            f"{path}.audit: the entries must be numbered 1, 2, 3, … in order, without gaps."
+        )
+    for entry in gate["audit"]:
+        for side in ("before", "after"):
+            for value in entry[side].values():
+                if isinstance(value, dict) and value.get("user"):
+                    context.usernames.add(value["user"])
+    return gate
+
+
+def write(part: dict, project: Project, context: ImportContext) -> None:
+    for i, values in enumerate(part["gates"]):
+        _write_gate(project, values, f"gates[{i}]", context)
+
+
+def _write_gate(project: Project, values: dict, path: str, context: ImportContext) -> None:
+    phases, kpis = context.rows["phase"], context.rows["kpi"]
+    fields = context.values(values, GATE_FIELDS)
+    fields["phase"] = phases.get(values["phase"])
+    gate = context.save(Gate(project=project, **fields), path)
+    context.keep_times(gate, {"created_at": fields["created_at"]})
+    criteria = {}
+    for j, row in enumerate(values["criteria"]):
+        fields = context.values(row, GATE_CRITERION_FIELDS)
+        fields["kpi"] = kpis.get(row["kpi"])
+        fields["phase"] = phases.get(row["phase"])
+        criteria[row["ref"]] = context.save(
+            GateCriterion(gate=gate, **fields), f"{path}.criteria[{j}]"
+        )
+    for j, row in enumerate(values["approvers"]):
+        context.save(
+            GateApprover(gate=gate, **context.values(row, GATE_APPROVER_FIELDS)),
+            f"{path}.approvers[{j}]",
+        )
+    for j, row in enumerate(values["delegations"]):
+        fields = context.values(row, GATE_DELEGATION_FIELDS)
+        delegation = context.save(GateDelegation(gate=gate, **fields), f"{path}.delegations[{j}]")
+        context.keep_times(delegation, {"created_at": fields["created_at"]})
+    signoffs = {}
+    for j, row in enumerate(values["signoffs"]):
+        signoffs[row["ref"]] = context.save(
+            SignOff(gate=gate, **context.values(row, SIGNOFF_FIELDS)), f"{path}.signoffs[{j}]"
+        )
+    ids = {
+        "user": {name: user.pk for name, user in context.users.items()},
+        "signoff": {ref: row.pk for ref, row in signoffs.items()},
+        "criterion": {ref: row.pk for ref, row in criteria.items()},
+        "kpi": {name: kpi.pk for name, kpi in kpis.items()},
+        "phase": {ref: phase.pk for ref, phase in phases.items()},
+    }
+    entries = []
+    for j, row in enumerate(values["audit"]):
+        entry_path = f"{path}.audit[{j}]"
+        described = row["action"] in DESCRIBED_ACTIONS
+        entry = GateAuditEntry(gate=gate, **context.values(row, AUDIT_ENTRY_FIELDS))
+        entry.before = _audit_payload_in(row["before"], described, ids, f"{entry_path}.before")
+        entry.after = _audit_payload_in(row["after"], described, ids, f"{entry_path}.after")
+        entries.append(entry)
+    head = gate_audit_seal(entries=entries)
+    for j, entry in enumerate(entries):
+        context.save(entry, f"{path}.audit[{j}]")
+    Gate.objects.filter(pk=gate.pk).update(audit_head=head)
+
+
+def _audit_payload_in(payload: dict, described: bool, ids: dict, path: str) -> dict:
+    out = {}
+    for key, value in payload.items():
+        target = AUDIT_REFERENCES.get(key)
+        if not (target and isinstance(value, dict) and set(value) == {target}):
+            out[key] = value  # a plain value, or a reference to a row no longer there
+            continue
+        row_id = ids[target].get(value[target])
+        if row_id is None:
+            raise DocumentRefused(f"{path}.{key}: no {target} {value[target]!r} in the file.")
+        out[key] = str(row_id) if described else row_id
+    return out
