@@ -24,6 +24,7 @@ urlpatterns = [
     re_path(
         rf"^admin/projects/(?P<model>{'|'.join(MOVED_ADMIN)})/(?P<rest>.*)$",
         moved_admin,
+        name="admin-moved",
     ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api_urls", "api"), namespace="api")),
