@@ -30,10 +30,6 @@ def definition_is_open(gate: Gate) -> bool:
     return gate.state in DEFINITION_OPEN_STATES
 
 
-def can_change_gate_definition(user: User, gate: Gate) -> bool:
-    return can_manage_gate(user, gate) and definition_is_open(gate)
-
-
 def is_required_approver(user: User, gate: Gate) -> bool:
     if not can_view_gate(user, gate):
         return False

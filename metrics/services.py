@@ -2,7 +2,7 @@
 recorded once, never changed."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -363,10 +363,3 @@ def metric_source_save(*, source: MetricSource) -> MetricSource:
     source.next_due_at = timezone.now()
     source.save()
     return source
-
-
-def sources_overdue(*, now: datetime | None = None):
-    now = now or timezone.now()
-    return MetricSource.objects.filter(
-        is_active=True, next_due_at__lt=now - timedelta(minutes=1)
-    ).exclude(kind=SourceKind.MANUAL)
