@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "config.apps.ConfigConfig",
+    "core",
     "projects",
     "risks",
     "metrics",

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from django.db.models import Count, Q
 
+from core.people import display_name
 from gates.models import CriterionKind, Decision, Gate
 from metrics import selectors as metric_selectors
 from metrics.models import Comparator
@@ -112,7 +113,7 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
             )
         else:
             if criterion.attested_at:
-                who = criterion.attested_by.get_full_name() or criterion.attested_by.username
+                who = display_name(criterion.attested_by)
                 evidence = f"Attested by {who} at {criterion.attested_at:%Y-%m-%d %H:%M} UTC"
                 results.append(CriterionResult(**base, result=Result.MET, evidence=evidence))
             else:

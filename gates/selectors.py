@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 
+from core.people import PORTAL, display_name
 from gates.models import (
     Decision,
     Gate,
@@ -125,7 +126,7 @@ def gate_activity(
         Activity(
             project_id=entry.gate.project_id,
             at=entry.at,
-            who=(entry.actor.get_full_name() or entry.actor.username) if entry.actor else "Waymark",
+            who=display_name(entry.actor, PORTAL),
             text=f"{entry.get_action_display().lower()}: {entry.gate.name}"
             + (
                 f" ({_decision_label(entry.after['decision'])})"

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from config.sessions import session_renew
+from core.people import display_name
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm
@@ -213,7 +214,7 @@ def gate_delegate(request: HttpRequest, pk: int) -> HttpResponse:
         who = form.cleaned_data["delegate"]
         messages.success(
             request,
-            f"{who.get_full_name() or who.username} may sign for you until "
+            f"{display_name(who)} may sign for you until "
             f"{form.cleaned_data['until']:%d %b %Y %H:%M}.",
         )
     return redirect("gate-detail", pk=gate.pk)

@@ -11,6 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from core.people import PORTAL, display_name
 from gates import selectors as gate_selectors
 from metrics import selectors as metric_selectors
 from projects import policy, status, variance
@@ -239,7 +240,7 @@ def _display(field, value, users) -> str:
         return "—"
     if field.is_relation:
         user = users.get(value) if field.related_model is get_user_model() else None
-        return (user.get_full_name() or user.username) if user else f"#{value}"
+        return display_name(user, f"#{value}")
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
@@ -249,7 +250,7 @@ def _display(field, value, users) -> str:
 
 def _history_entry(kind, record, previous, fields, users) -> HistoryEntry | None:
     who_user = users.get(record.history_user_id)
-    who = (who_user.get_full_name() or who_user.username) if who_user else "System"
+    who = display_name(who_user, PORTAL)
     subject = f"{kind}: {getattr(record, 'name', None) or getattr(record, 'title', '')}"
     if record.history_type == "+" or previous is None:
         action, changes = "added", []
@@ -337,7 +338,7 @@ class ProjectStatusRow:
             project.code,
             project.name,
             project.manager_name,
-            project.manager.get_full_name() if project.manager_id else "",
+            display_name(project.manager, "") if project.manager_id else "",
             self.variance,
             self.rating,
             (self.kpis_total, self.kpis_breached, self.kpis_at_risk),
@@ -507,7 +508,7 @@ def plan_activity(
                 status.Activity(
                     project_id=project_id,
                     at=record.history_date,
-                    who=_person(record.history_user),
+                    who=display_name(record.history_user, PORTAL),
                     text=f"{verb} {subject}",
                     url=reverse("project-detail", args=[project_id]),
                 )
@@ -523,10 +524,6 @@ def _ticked_then(record) -> bool:
 
 def _record_title(record) -> str:
     return getattr(record, "name", "") or getattr(record, "title", "")
-
-
-def _person(user) -> str:
-    return (user.get_full_name() or user.username) if user else "Waymark"
 
 
 def project_activity(

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """No models: installed for its template filters."""
+
+    name = "core"
