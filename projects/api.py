@@ -25,6 +25,7 @@ from config.api import (
     RelatedSlug,
     writes_that_may_conflict,
 )
+from core import versioning
 from projects import policy, selectors, services
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from projects.plan_markdown import reader
@@ -55,7 +56,7 @@ def needed(request, write: Action) -> Action:
 
 
 class StaleVersion(serializers.ValidationError):
-    def __init__(self, error: services.StaleEdit):
+    def __init__(self, error: versioning.StaleEdit):
         super().__init__({"version": [str(error)]})
 
 
@@ -72,7 +73,7 @@ class VersionedUpdateMixin:
             serializer.instance = type(self).update_service(
                 serializer.instance, version=version, by=self.request.user, changes=changes
             )
-        except services.StaleEdit as error:
+        except versioning.StaleEdit as error:
             raise StaleVersion(error) from error
 
 
