@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from core.people import display_name
 from dashboards import status
 from dashboards.templatetags.live import fingerprint
 from gates import selectors as gate_selectors
@@ -111,7 +112,7 @@ class ProjectStatusRow:
             project.code,
             project.name,
             project.manager_name,
-            project.manager.get_full_name() if project.manager_id else "",
+            display_name(project.manager, "") if project.manager_id else "",
             self.variance,
             self.rating,
             (self.kpis_total, self.kpis_breached, self.kpis_at_risk),

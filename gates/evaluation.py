@@ -6,9 +6,11 @@ from enum import StrEnum
 
 from django.db.models import Count, Q
 
+from core.people import display_name
 from gates.models import CriterionKind, Decision, Gate
 from metrics import selectors as metric_selectors
 from metrics.models import Comparator
+from metrics.status import value_meets
 from projects.models import ChecklistItem
 
 
@@ -46,17 +48,6 @@ class GateEvaluation:
         return Decision.GO
 
 
-def _meets(comparator: str, value: float, threshold: float, high: float | None) -> bool:
-    return {
-        Comparator.LT: lambda: value < threshold,
-        Comparator.LTE: lambda: value <= threshold,
-        Comparator.GT: lambda: value > threshold,
-        Comparator.GTE: lambda: value >= threshold,
-        Comparator.EQ: lambda: abs(value - threshold) <= 1e-9,
-        Comparator.BETWEEN: lambda: threshold <= value <= high,
-    }[comparator]()
-
-
 def evaluate_gate(gate: Gate) -> GateEvaluation:
     """Judge every criterion of `gate` now, in a constant number of queries."""
     criteria = list(gate.criteria.select_related("kpi", "phase").order_by("order", "pk"))
@@ -88,12 +79,14 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
                 )
                 continue
             at, value = latest[criterion.kpi_id]
-            ok = _meets(criterion.comparator, value, criterion.threshold, criterion.threshold_high)
+            ok = value_meets(
+                criterion.comparator, value, criterion.threshold, criterion.threshold_high
+            )
             conditional = (
                 not ok
                 and criterion.conditional_limit is not None
                 and criterion.comparator != Comparator.BETWEEN
-                and _meets(criterion.comparator, value, criterion.conditional_limit, None)
+                and value_meets(criterion.comparator, value, criterion.conditional_limit)
             )
             unit = f" {criterion.kpi.unit}" if criterion.kpi.unit else ""
             limit = f"{Comparator(criterion.comparator).label} {criterion.threshold:g}"
@@ -120,7 +113,7 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
             )
         else:
             if criterion.attested_at:
-                who = criterion.attested_by.get_full_name() or criterion.attested_by.username
+                who = display_name(criterion.attested_by)
                 evidence = f"Attested by {who} at {criterion.attested_at:%Y-%m-%d %H:%M} UTC"
                 results.append(CriterionResult(**base, result=Result.MET, evidence=evidence))
             else:

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from core.people import display_name
 from metrics.models import KPI, Comparator, comparator_constraints
 from projects.models import Phase, Project, Role
 
@@ -208,7 +209,7 @@ class GateApprover(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = self.user.get_full_name() or self.user.username if self.user else ""
+        who = display_name(self.user, "")
         role = f"any {self.get_role_display().lower()}" if self.role else ""
         label = " / ".join(part for part in (who, role) if part)
         return f"{self.title} ({label})" if self.title else label

@@ -3,6 +3,7 @@ carries the signer's printed name, the date and time with its time zone, and its
 
 from django.utils import timezone
 
+from core.people import display_name
 from gates import services
 from gates.evaluation import evaluate_gate
 from gates.models import Gate, SignOffDecision
@@ -12,10 +13,6 @@ MEANINGS = {
     SignOffDecision.REJECT: "Rejected: the change must not proceed.",
     SignOffDecision.APPROVE_WITH_CONDITIONS: "Approved on the conditions stated.",
 }
-
-
-def _name(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
 
 
 def _when(moment) -> str:
@@ -54,8 +51,8 @@ def gate_record(gate: Gate) -> dict:
         "signatures": [
             {
                 "id": s.pk,
-                "signer": _name(s.signer),
-                "on_behalf_of": _name(s.on_behalf_of) or None,
+                "signer": display_name(s.signer, ""),
+                "on_behalf_of": display_name(s.on_behalf_of, "") or None,
                 "decision": s.get_decision_display(),
                 "meaning": MEANINGS[s.decision],
                 "signed_at": s.signed_at.isoformat(),
@@ -75,7 +72,7 @@ def gate_record(gate: Gate) -> dict:
                 {
                     "sequence": e.sequence,
                     "at_utc": e.at.isoformat(),
-                    "actor": _name(e.actor),
+                    "actor": display_name(e.actor, ""),
                     "action": e.get_action_display(),
                     "before": e.before,
                     "after": e.after,

@@ -2,21 +2,26 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
+from core.people import PORTAL, display_name
+from gates import policy
 from gates.facts import GateFact
 from gates.models import (
     Decision,
     Gate,
+    GateApprover,
     GateAuditEntry,
     GateCriterion,
+    GateDelegation,
     GateState,
     SignOff,
     SignOffDecision,
 )
+from projects import policy as project_policy
 from projects.facts import Activity
-from projects.models import Project
+from projects.models import Membership, Project
 
 PENDING_STATES = (GateState.DRAFT, GateState.OPEN)
 
@@ -42,17 +47,11 @@ def gate_list_for_project(*, project: Project) -> QuerySet[Gate]:
 
 
 def gates_awaiting_signature(*, user) -> list[Gate]:
-    """Open gates, in projects `user` may see, that name them as a required approver (by
-    name, or by a role they hold) and that they have not signed."""
-    from django.db.models import Exists, OuterRef
-    from django.utils import timezone
-
-    from gates.models import GateApprover, GateDelegation, GateState
-    from projects import policy as project_policy
-    from projects.models import Membership
-
+    """Open gates that `user` may sign now (as `gates.policy` decides), soonest due first."""
     if not (user and user.is_authenticated):
         return []
+    # Narrowed in SQL to the gates that name the user, or a role they hold, or that someone
+    # delegated to them; `gates.policy` decides which of those they may sign.
     my_roles = Membership.objects.filter(user=user).filter(
         Q(project_id=OuterRef("gate__project_id"))
         | Q(programme_id=OuterRef("gate__project__programme_id"))
@@ -60,18 +59,14 @@ def gates_awaiting_signature(*, user) -> list[Gate]:
     slots = GateApprover.objects.filter(gate=OuterRef("pk")).filter(
         Q(user=user) | Q(user__isnull=True, role__in=my_roles.values("role"))
     )
-    signed = SignOff.objects.filter(gate=OuterRef("pk"), signer=user, invalidated_at__isnull=True)
-    now = timezone.now()
-    delegated = GateDelegation.objects.filter(
-        gate=OuterRef("pk"), delegate=user, starts_at__lte=now, ends_at__gt=now
-    )
-    return list(
+    delegated = GateDelegation.objects.filter(gate=OuterRef("pk"), delegate=user)
+    candidates = (
         Gate.objects.filter(state=GateState.OPEN, project__in=project_policy.visible_projects(user))
         .filter(Exists(slots) | Exists(delegated))
-        .exclude(Exists(signed))
         .select_related("project")
         .order_by("due_date", "pk")
     )
+    return policy.signable(user, candidates)
 
 
 def gate_pipelines(*, projects: QuerySet[Project]) -> dict[int, list[Gate]]:
@@ -126,7 +121,7 @@ def gate_activity(
         Activity(
             project_id=entry.gate.project_id,
             at=entry.at,
-            who=(entry.actor.get_full_name() or entry.actor.username) if entry.actor else "Waymark",
+            who=display_name(entry.actor, PORTAL),
             text=f"{entry.get_action_display().lower()}: {entry.gate.name}"
             + (
                 f" ({_decision_label(entry.after['decision'])})"

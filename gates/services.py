@@ -6,7 +6,6 @@ from dataclasses import asdict
 
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -204,23 +203,6 @@ def gate_cancel(*, gate: Gate, by, reason: str) -> Gate:
     return gate
 
 
-def required_approvers(gate: Gate) -> list:
-    """Every user who may sign: users named on the gate, and members holding a role it asks
-    for."""
-    from projects.models import Membership
-
-    users = {slot.user for slot in gate.approvers.select_related("user") if slot.user}
-    roles = {slot.role for slot in gate.approvers.all() if slot.role and not slot.user_id}
-    if roles:
-        for membership in (
-            Membership.objects.filter(role__in=roles)
-            .filter(Q(project=gate.project) | Q(programme_id=gate.project.programme_id))
-            .select_related("user")
-        ):
-            users.add(membership.user)
-    return sorted((user for user in users if user.is_active), key=lambda user: user.pk)
-
-
 def gate_sign(
     *,
     gate: Gate,
@@ -266,20 +248,11 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
         raise GateRefused(
             f"This gate is {gate.get_state_display().lower()}: it takes no signatures."
         )
-    on_behalf_of = None
-    if signer not in required_approvers(gate):
-        delegation = active_delegation(gate, signer)
-        if delegation is None or delegation.delegator not in required_approvers(gate):
-            raise GateRefused("You are not a required approver of this gate.")
-        on_behalf_of = delegation.delegator
-    if not project_policy.can_view_project(signer, gate.project):
+    represented = policy.signs_for(signer, gate)
+    if represented is None:
         raise GateRefused("You are not a required approver of this gate.")
-    represented = on_behalf_of or signer
-    if (
-        gate.signoffs.filter(invalidated_at__isnull=True)
-        .filter(Q(signer=represented) | Q(on_behalf_of=represented))
-        .exists()
-    ):
+    on_behalf_of = None if represented == signer else represented
+    if policy.has_signed(gate, represented):
         raise GateRefused(f"{represented.get_username()} has already signed this gate.")
     if decision not in SignOffDecision.values:
         raise GateRefused("Choose approve, reject, or approve with conditions.")
@@ -324,7 +297,7 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
 
 def _decide_if_due(gate: Gate, *, by) -> Decision | None:
     """Decide the gate once its rule is met; returns the decision, if one was made now."""
-    approvers = required_approvers(gate)
+    approvers = policy.required_approvers(gate)
     valid = list(gate.signoffs.filter(invalidated_at__isnull=True))
     approvals = [s for s in valid if s.decision != SignOffDecision.REJECT]
     rejections = [s for s in valid if s.decision == SignOffDecision.REJECT]
@@ -398,24 +371,13 @@ def _follow_up_conditions(gate: Gate, conditions: list[str], *, by) -> None:
         )
 
 
-def active_delegation(gate: Gate, user, now=None):
-    """The delegation that lets `user` sign `gate` now, if there is one."""
-    now = now or timezone.now()
-    return (
-        gate.delegations.filter(delegate=user, starts_at__lte=now, ends_at__gt=now)
-        .select_related("delegator")
-        .order_by("-starts_at")
-        .first()
-    )
-
-
 @transaction.atomic
 def gate_delegate(*, gate: Gate, delegator, delegate, until, by) -> GateDelegation:
     """Let `delegate` sign `gate` for `delegator` (a required approver) until `until`."""
     gate = _locked(gate)
     if gate.state not in (GateState.DRAFT, GateState.OPEN):
         raise GateRefused("Only a draft or open gate can be delegated.")
-    if delegator not in required_approvers(gate):
+    if delegator not in policy.required_approvers(gate):
         raise GateRefused("Only a required approver can delegate their signature.")
     if not project_policy.can_view_project(delegate, gate.project):
         raise GateRefused(f"{delegate.get_username()} is not a member of this project.")
@@ -574,7 +536,7 @@ def rollout_watch(*, now=None) -> list[Gate]:
                 )
                 notification_services.notify(
                     users=[
-                        *required_approvers(gate),
+                        *policy.required_approvers(gate),
                         *project_selectors.project_managers(project=gate.project),
                     ],
                     kind=NotificationKind.ROLLBACK_RECOMMENDED,

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.sessions import session_renew
 from core.htmx import redirect_after_save
+from core.people import display_name
 from gates import policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm
@@ -27,15 +28,11 @@ PAGE = "gates/gate_detail.html"
 def _context(request, gate, form=None, problem=""):
     evaluation = evaluate_gate(gate)
     seen_hash = services.snapshot_hash(services.gate_snapshot(gate, evaluation))
-    approvers = services.required_approvers(gate)
-    is_approver = any(user.pk == request.user.pk for user in approvers)
-    delegation = services.active_delegation(gate, request.user)
-    may_sign = gate.state == GateState.OPEN and (is_approver or delegation is not None)
+    approvers = policy.required_approvers(gate)
+    is_approver = request.user in approvers
+    # Someone who is not an approver themselves signs for the approver who delegated to them.
+    delegation = None if is_approver else policy.active_delegation(gate, request.user)
     signoffs = list(gate.signoffs.select_related("signer", "on_behalf_of").order_by("signed_at"))
-    represented = delegation.delegator_id if delegation and not is_approver else request.user.pk
-    signed = any(
-        (s.on_behalf_of_id or s.signer_id) == represented and not s.invalidated_at for s in signoffs
-    )
     intact, chain_message = services.gate_audit_verify(gate=gate)
     return {
         "gate": gate,
@@ -47,7 +44,7 @@ def _context(request, gate, form=None, problem=""):
         "members": gate.project.memberships.select_related("user").exclude(user=request.user),
         "slots": list(gate.approvers.select_related("user")),
         "signoffs": [(s, MEANINGS[s.decision]) for s in signoffs],
-        "may_sign": may_sign and not signed,
+        "may_sign": policy.can_sign(request.user, gate),
         "may_manage": project_policy.can_manage_project(request.user, gate.project),
         "form": form
         or SignForm(initial={"seen_hash": seen_hash, "username": request.user.get_username()}),
@@ -211,7 +208,7 @@ def gate_delegate(request: HttpRequest, pk: int) -> HttpResponse:
         who = form.cleaned_data["delegate"]
         messages.success(
             request,
-            f"{who.get_full_name() or who.username} may sign for you until "
+            f"{display_name(who)} may sign for you until "
             f"{form.cleaned_data['until']:%d %b %Y %H:%M}.",
         )
     return redirect("gate-detail", pk=gate.pk)

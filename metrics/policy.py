@@ -9,10 +9,6 @@ from projects import policy as project_policy
 from projects.policy import Action, User
 
 
-def can_view_kpi(user: User, kpi: KPI) -> bool:
-    return project_policy.can(user, kpi.project, Action.VIEW)
-
-
 def can_edit_kpi(user: User, kpi: KPI) -> bool:
     """Edit the KPI, its source, or enter a value by hand."""
     return project_policy.can(user, kpi.project, Action.EDIT)

@@ -38,9 +38,10 @@ from metrics.models import (
 from projects.models import Project
 
 
-def _with_latest(kpis: QuerySet[KPI]) -> QuerySet[KPI]:
+def kpis_with_latest(kpis: QuerySet[KPI]) -> QuerySet[KPI]:
     """`kpis` with their newest measurement's `latest_value` and `latest_at`, each read from
-    the (kpi, at) index."""
+    the (kpi, at) index: the one way a KPI's latest value is read, for any number of KPIs in
+    the same query."""
     newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
     return kpis.annotate(
         latest_value=Subquery(newest.values("value")[:1]),
@@ -55,7 +56,7 @@ def kpi_list_for_project(*, project: Project) -> QuerySet[KPI]:
         "sources", queryset=MetricSource.objects.filter(is_active=True), to_attr="active_sources"
     )
     return (
-        _with_latest(KPI.objects.filter(project=project))
+        kpis_with_latest(KPI.objects.filter(project=project))
         .select_related("phase", "owner")
         .prefetch_related(active_sources)
         .order_by("category", "kind", "name")
@@ -66,7 +67,7 @@ def kpi_latest_values(*, kpi_ids) -> dict[int, tuple[datetime, float]]:
     """Per KPI id, its newest measurement's time and value: one query, each KPI's newest row
     read from the (kpi, at) index, however long its series."""
     rows = (
-        _with_latest(KPI.objects.filter(pk__in=kpi_ids))
+        kpis_with_latest(KPI.objects.filter(pk__in=kpi_ids))
         .filter(latest_at__isnull=False)
         .values_list("pk", "latest_at", "latest_value")
     )
@@ -425,10 +426,9 @@ def kpi_tiles(
     kpis = KPI.objects.filter(project__in=projects)
     if watch_only:
         kpis = kpis.filter(Q(critical=True) | Q(status__in=(KPIStatus.BREACHED, KPIStatus.WARNING)))
-    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
     kpis = list(
-        kpis.select_related("project")
-        .annotate(severity=STATUS_SEVERITY, latest_value=Subquery(newest.values("value")[:1]))
+        kpis_with_latest(kpis.select_related("project"))
+        .annotate(severity=STATUS_SEVERITY)
         .order_by("severity", "-critical", "project__code", "name")[:limit]
     )
     until = timezone.now()
@@ -447,7 +447,7 @@ def kpi_report_lines(*, projects: QuerySet[Project], since: datetime) -> dict[in
     'steady' or None): one query for any number of projects."""
     newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
     kpis = (
-        _with_latest(KPI.objects.filter(project__in=projects))
+        kpis_with_latest(KPI.objects.filter(project__in=projects))
         .annotate(earlier_value=Subquery(newest.filter(at__lt=since).values("value")[:1]))
         .order_by("project_id", "-critical", "kind", "category", "name")
     )

@@ -2,13 +2,14 @@
 recorded once, never changed."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
+from metrics import selectors as metric_selectors
 from metrics import status
 from metrics.collection import collectors
 from metrics.models import KPI, KPIStatus, Measurement, MetricSource, SourceHealth, SourceKind
@@ -79,14 +80,15 @@ def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
         .select_related("project", "owner")
         .get(pk=kpi.pk)
     )
-    new = status.kpi_status(kpi, kpi_latest(kpi, max(kpi.sustain_values or 1, 1)), now=now)
+    latest = kpi_latest(kpi, max(kpi.sustain_values or 1, 1))
+    new = status.kpi_status(kpi, latest, now=now)
     old = kpi.status
     if new == old:
         return new
     KPI.objects.filter(pk=kpi.pk).update(status=new, status_changed_at=now)
     if KPIStatus.BREACHED in (old, new) and KPIStatus.STALE not in (old, new):
         breached = new == KPIStatus.BREACHED
-        latest = kpi_latest(kpi, 1)
+        # The value the status was judged on.
         shown = f"{latest[0][1]:g}{f' {kpi.unit}' if kpi.unit else ''}" if latest else "—"
         notification_services.notify(
             users=[kpi.owner, *project_selectors.project_managers(project=kpi.project)],
@@ -105,12 +107,9 @@ def kpi_status_refresh_stale(*, now: datetime | None = None) -> int:
     seconds): one query finds them, each KPI's newest time read from its index, and only
     those are judged anew."""
     now = now or timezone.now()
-    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at").values("at")[:1]
-    candidates = (
+    candidates = metric_selectors.kpis_with_latest(
         KPI.objects.exclude(status__in=[KPIStatus.STALE, KPIStatus.NO_DATA])
-        .annotate(newest_at=Subquery(newest))
-        .values_list("pk", "cadence", "newest_at")
-    )
+    ).values_list("pk", "cadence", "latest_at")
     changed = 0
     for pk, cadence, newest_at in candidates:
         if newest_at is not None and now - newest_at <= 2 * cadence:
@@ -364,10 +363,3 @@ def metric_source_save(*, source: MetricSource) -> MetricSource:
     source.next_due_at = timezone.now()
     source.save()
     return source
-
-
-def sources_overdue(*, now: datetime | None = None):
-    now = now or timezone.now()
-    return MetricSource.objects.filter(
-        is_active=True, next_due_at__lt=now - timedelta(minutes=1)
-    ).exclude(kind=SourceKind.MANUAL)

@@ -11,8 +11,15 @@ EQUAL_TOLERANCE = 1e-9
 
 def meets(kpi: KPI, value: float) -> bool:
     """Does `value` meet the KPI's target?"""
-    target, high = kpi.target_value, kpi.target_value_high
-    match kpi.comparator:
+    if kpi.comparator is None:
+        raise ValueError(f"{kpi} has no numeric target")
+    return value_meets(kpi.comparator, value, kpi.target_value, kpi.target_value_high)
+
+
+def value_meets(comparator: str, value: float, target: float, high: float | None = None) -> bool:
+    """Does `value` stand to `target` as `comparator` asks (between `target` and `high`)?
+    The one rule for KPI targets and gate thresholds alike; equality allows for rounding."""
+    match comparator:
         case Comparator.LT:
             return value < target
         case Comparator.LTE:
@@ -25,7 +32,7 @@ def meets(kpi: KPI, value: float) -> bool:
             return math.isclose(value, target, rel_tol=EQUAL_TOLERANCE, abs_tol=EQUAL_TOLERANCE)
         case Comparator.BETWEEN:
             return target <= value <= high
-    raise ValueError(f"{kpi} has no numeric target")
+    raise ValueError(f"{comparator!r} is not a comparator")
 
 
 def near_limit(kpi: KPI, value: float) -> bool:

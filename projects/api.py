@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS
 
+from core import versioning
 from core.api import (
     Conflict,
     FixedAfterCreate,
@@ -32,7 +33,7 @@ def needed(request, write: Action) -> Action:
 
 
 class StaleVersion(serializers.ValidationError):
-    def __init__(self, error: services.StaleEdit):
+    def __init__(self, error: versioning.StaleEdit):
         super().__init__({"version": [str(error)]})
 
 
@@ -49,7 +50,7 @@ class VersionedUpdateMixin:
             serializer.instance = type(self).update_service(
                 serializer.instance, version=version, by=self.request.user, changes=changes
             )
-        except services.StaleEdit as error:
+        except versioning.StaleEdit as error:
             raise StaleVersion(error) from error
 
 

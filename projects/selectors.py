@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 
+from core.people import PORTAL, display_name
 from projects import variance
 from projects.facts import Activity
 from projects.models import ChecklistItem, Membership, Phase, Project
@@ -157,7 +158,7 @@ def _display(field, value, users) -> str:
         return "—"
     if field.is_relation:
         user = users.get(value) if field.related_model is get_user_model() else None
-        return (user.get_full_name() or user.username) if user else f"#{value}"
+        return display_name(user, f"#{value}")
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
@@ -167,7 +168,7 @@ def _display(field, value, users) -> str:
 
 def _history_entry(kind, record, previous, fields, users) -> HistoryEntry | None:
     who_user = users.get(record.history_user_id)
-    who = (who_user.get_full_name() or who_user.username) if who_user else "System"
+    who = display_name(who_user, PORTAL)
     subject = f"{kind}: {getattr(record, 'name', None) or getattr(record, 'title', '')}"
     if record.history_type == "+" or previous is None:
         action, changes = "added", []
@@ -239,7 +240,7 @@ def plan_activity(
                 Activity(
                     project_id=project_id,
                     at=record.history_date,
-                    who=_person(record.history_user),
+                    who=display_name(record.history_user, PORTAL),
                     text=f"{verb} {subject}",
                     url=reverse("project-detail", args=[project_id]),
                 )
@@ -255,7 +256,3 @@ def _ticked_then(record) -> bool:
 
 def _record_title(record) -> str:
     return getattr(record, "name", "") or getattr(record, "title", "")
-
-
-def _person(user) -> str:
-    return (user.get_full_name() or user.username) if user else "Waymark"

@@ -1,44 +1,19 @@
 """Writes to plans. Edits of a shared row are checked against the version the editor saw."""
 
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Model, Q
+from django.db.models import Max, Model, Q
 from django.utils import timezone
 
+from core import versioning
 from projects.models import ChecklistItem, Membership, Phase, Project, Role
 
 
-class StaleEdit(Exception):
-    """Someone saved the row after the editor loaded it; `current` is the row as it is now."""
-
-    def __init__(self, current: Model):
-        self.current = current
-        last = current.history.select_related("history_user").first()
-        self.changed_by = last.history_user if last else None
-        self.changed_at: datetime | None = last.history_date if last else None
-        who = (
-            (self.changed_by.get_full_name() or self.changed_by.username)
-            if self.changed_by
-            else "Someone"
-        )
-        when = f" at {timezone.localtime(self.changed_at):%H:%M}" if self.changed_at else ""
-        super().__init__(f"{who} saved this{when} while you were editing.")
-
-
 def _update_versioned(model: type[Model], *, pk: int, version: int | None, by, changes: dict):
-    """Apply `changes` to row `pk` if it is still at `version` (None: whatever its version).
-
-    The check is the database's: an UPDATE that matches the expected version claims the row
-    (and locks it until commit); if no row matches, StaleEdit carries the current one.
-    """
-    claimed = model.objects.filter(pk=pk)
-    if version is not None:
-        claimed = claimed.filter(version=version)
-    if not claimed.update(version=F("version") + 1):
-        raise StaleEdit(model.objects.get(pk=pk))
-    row = model.objects.get(pk=pk)
+    """Apply `changes` to row `pk` if it is still at `version` (None: whatever its version);
+    StaleEdit, naming who saved in between, if it is not."""
+    row = versioning.version_claim(model, pk=pk, version=version)
     for field, value in changes.items():
         setattr(row, field, value)
     row.full_clean()

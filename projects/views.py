@@ -1,5 +1,4 @@
 import logging
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from core import versioning
 from core.htmx import fragment_or_page
 from projects import charts, policy, selectors, services
 from projects.forms import (
@@ -69,56 +69,6 @@ def _back_to_project(project: Project, anchor: str = "") -> HttpResponse:
     return redirect(project.get_absolute_url() + (f"#{anchor}" if anchor else ""))
 
 
-def _conflict(error: services.StaleEdit, form) -> list[tuple[str, str, str]]:
-    """(field, their value, your value) for every field the other save left different."""
-    rows = []
-    for name in form._meta.fields:
-        field = form.fields[name]
-        theirs = getattr(error.current, name)
-        yours = form.cleaned_data.get(name) if hasattr(form, "cleaned_data") else None
-        if theirs != yours:
-            rows.append((field.label, _shown(theirs), _shown(yours)))
-    return rows
-
-
-def _shown(value) -> str:
-    if value in (None, ""):
-        return "—"
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-@dataclass
-class _Edit:
-    """What came of a versioned edit: the saved row, or the form to show again (with its
-    errors, or with the other editor's values as `conflict`)."""
-
-    form: object
-    saved: object = None
-    conflict: list | None = None
-    stale: services.StaleEdit | None = None
-
-
-def _save_versioned(request, form_class, instance, update) -> _Edit:
-    """Validate the posted form and call `update(version=..., changes=...)`. A save based on an
-    older version comes back with the editor's own values, now based on the current version."""
-    form = form_class(request.POST, instance=instance)
-    if not form.is_valid():
-        return _Edit(form)
-    try:
-        saved = update(version=form.cleaned_data["version"], changes=form.changes())
-    except services.StaleEdit as error:
-        conflict = _conflict(error, form)  # before the new form fills `error.current` in
-        data = request.POST.copy()
-        data["version"] = error.current.version
-        again = form_class(data, instance=error.current)
-        again.is_valid()
-        return _Edit(again, conflict=conflict, stale=error)
-    except ValidationError as error:
-        form.add_error(None, error)
-        return _Edit(form)
-    return _Edit(form, saved=saved)
-
-
 # Project overview
 
 
@@ -130,7 +80,7 @@ def project_overview_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = ProjectOverviewForm(instance=project)
         return _fragment(request, "overview-form", {**context, "form": form}, title="Edit overview")
-    edit = _save_versioned(
+    edit = versioning.edit_versioned(
         request,
         ProjectOverviewForm,
         project,
@@ -224,7 +174,7 @@ def phase_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = PhaseForm(instance=phase)
         return _fragment(request, "phase-form", {**context, "form": form}, title="Edit phase")
-    edit = _save_versioned(
+    edit = versioning.edit_versioned(
         request,
         PhaseForm,
         phase,
@@ -324,7 +274,7 @@ def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = ChecklistItemForm(instance=item)
         return _fragment(request, "item-form", {**context, "form": form}, title="Edit item")
-    edit = _save_versioned(
+    edit = versioning.edit_versioned(
         request,
         ChecklistItemForm,
         item,

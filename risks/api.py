@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import versioning
 from core.api import FixedAfterCreate, IdFilter, RelatedObject
 from projects import policy as project_policy
 from projects.api import needed
@@ -128,7 +129,7 @@ class RiskViewSet(
                 version=version,
                 **changes,
             )
-        except services.StaleRiskEdit as error:
+        except versioning.StaleEdit as error:
             raise serializers.ValidationError({"version": [str(error)]}) from error
         serializer.instance.refresh_from_db()  # the score the database computes
 

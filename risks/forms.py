@@ -46,7 +46,11 @@ class RiskForm(forms.ModelForm):
             del self.fields["reason"]
 
     def changes(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self._meta.fields}
+        """The risk's fields, and the reason for the change when editing."""
+        changes = {name: self.cleaned_data[name] for name in self._meta.fields}
+        if "reason" in self.fields:
+            changes["reason"] = self.cleaned_data["reason"]
+        return changes
 
 
 class MitigationActionForm(forms.ModelForm):

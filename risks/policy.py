@@ -9,14 +9,6 @@ from projects.policy import Action, User
 from risks.models import MitigationAction, Risk
 
 
-def can_view_risk(user: User, risk: Risk) -> bool:
-    return project_policy.can(user, risk.project, Action.VIEW)
-
-
-def can_edit_risk(user: User, risk: Risk) -> bool:
-    return project_policy.can(user, risk.project, Action.EDIT)
-
-
 def visible_risks(user: User) -> QuerySet[Risk]:
     return Risk.objects.filter(project__in=project_policy.visible_projects(user))
 

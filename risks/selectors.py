@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, RowNumber, Substr
 
+from core.people import PORTAL, display_name
 from projects.facts import Activity
 from projects.models import Project
 from risks.facts import RiskFact
@@ -256,14 +257,10 @@ def risk_activity(
         Activity(
             project_id=assessment.risk.project_id,
             at=assessment.assessed_at,
-            who=_person(assessment.assessed_by),
+            who=display_name(assessment.assessed_by, PORTAL),
             text=f"assessed {assessment.risk.key} {assessment.risk.title}: "
             f"{assessment.likelihood} × {assessment.impact}, {assessment.get_status_display()}",
             url=assessment.risk.get_absolute_url(),
         )
         for assessment in assessments[:limit]
     ]
-
-
-def _person(user) -> str:
-    return (user.get_full_name() or user.username) if user else "—"

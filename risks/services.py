@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from core import versioning
 from notifications import services as notification_services
 from notifications.models import NotificationKind
 from projects import selectors as project_selectors
@@ -28,14 +29,6 @@ ASSESSED_FIELDS = ("likelihood", "impact", "status", "owner_id", "owner_title")
 UNRESOLVED = (RiskStatus.OPEN, RiskStatus.OCCURRED)
 UNDER_REVIEW = (RiskStatus.OPEN, RiskStatus.MITIGATING, RiskStatus.OCCURRED)
 KEY_NUMBER = re.compile(r"^R(\d+)$")
-
-
-class StaleRiskEdit(Exception):
-    """Someone changed the risk after the editor loaded it."""
-
-    def __init__(self, current: Risk):
-        self.current = current
-        super().__init__("Someone saved this risk while you were editing.")
 
 
 def _record_assessment(*, risk: Risk, by, reason: str, at: datetime | None) -> RiskAssessment:
@@ -102,10 +95,7 @@ def risk_create(
 def risk_update(*, risk: Risk, by, reason: str = "", version: int | None = None, **changes) -> Risk:
     """Change `risk`; a new assessment row is written when likelihood, impact, status or owner
     differ from what is stored. With `version`, a save based on an older version is refused."""
-    claimed = Risk.objects.select_for_update().filter(pk=risk.pk)
-    stored = claimed.get()
-    if version is not None and stored.version != version:
-        raise StaleRiskEdit(stored)
+    stored = versioning.version_claim(Risk, pk=risk.pk, version=version)
     if changes:
         # Fields not changed are saved as they are now, not as the caller read them: a save
         # without a version must not put back what someone else saved in between.
@@ -115,7 +105,7 @@ def risk_update(*, risk: Risk, by, reason: str = "", version: int | None = None,
                 setattr(risk, field.attname, getattr(stored, field.attname))
     for field, value in changes.items():
         setattr(risk, field, value)
-    risk.version = stored.version + 1
+    risk.version = stored.version
     risk.full_clean()
     risk.save()
     if any(getattr(stored, field) != getattr(risk, field) for field in ASSESSED_FIELDS):

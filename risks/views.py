@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from core import versioning
 from core.htmx import fragment_or_page
 from core.outbox import enqueue
 from projects import policy as project_policy
@@ -144,31 +145,25 @@ def risk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = RiskForm(instance=risk)
         return _fragment(request, "risk-form", {**context, "form": form}, title=f"Edit {risk.key}")
-    form = RiskForm(request.POST, instance=risk)
-    if form.is_valid():
-        try:
-            risk = services.risk_update(
-                risk=risk,
-                by=request.user,
-                reason=form.cleaned_data.get("reason", ""),
-                version=form.cleaned_data.get("version"),
-                **form.changes(),
-            )
-        except services.StaleRiskEdit as error:
-            data = request.POST.copy()
-            data["version"] = error.current.version
-            form = RiskForm(data, instance=error.current)
-            form.is_valid()
-            context.update(form=form, stale=error, risk=error.current)
-            return _fragment(request, "risk-form", context, status=409)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            if not request.htmx:
-                messages.success(request, f"{risk.key} saved.")
-                return redirect(risk.get_absolute_url())
-            return _row(request, risk)
-    return _fragment(request, "risk-form", {**context, "form": form}, status=422)
+    edit = versioning.edit_versioned(
+        request,
+        RiskForm,
+        risk,
+        lambda *, version, changes: services.risk_update(
+            risk=risk, by=request.user, version=version, **changes
+        ),
+    )
+    if edit.stale:
+        context.update(form=edit.form, conflict=edit.conflict, stale=edit.stale)
+        context["risk"] = edit.stale.current
+        return _fragment(request, "risk-form", context, status=409)
+    if edit.saved is None:
+        return _fragment(request, "risk-form", {**context, "form": edit.form}, status=422)
+    risk = edit.saved
+    if not request.htmx:
+        messages.success(request, f"{risk.key} saved.")
+        return redirect(risk.get_absolute_url())
+    return _row(request, risk)
 
 
 @require_GET

@@ -379,7 +379,9 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     "notifications.notificationmute": AdminScope("mute", **SUPERUSER_ONLY),
     "dashboards.statussnapshot": AdminScope("snapshot", **{**SUPERUSER_ONLY, "delete": NOBODY}),
     "dashboards.statusreportsubscription": AdminScope("subscription", **SUPERUSER_ONLY),
-    "dashboards.statusreportdelivery": AdminScope("delivery", **{**SUPERUSER_ONLY, "delete": NOBODY}),
+    "dashboards.statusreportdelivery": AdminScope(
+        "delivery", **{**SUPERUSER_ONLY, "delete": NOBODY}
+    ),
     "accounts.apitoken": AdminScope("token", **SUPERUSER_ONLY),
     "core.outboxtask": AdminScope("outbox_task", **SUPERUSER_ONLY),
     "risks.risk": AdminScope("risk"),

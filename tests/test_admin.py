@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.tokens import api_token_create
 from core.models import OutboxTask
+from core.versioning import StaleEdit
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates import services as gate_services
 from gates.models import Gate
@@ -350,7 +351,7 @@ def test_an_admin_save_is_a_new_version_that_open_editors_are_told_about(client,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    with pytest.raises(services.StaleEdit):
+    with pytest.raises(StaleEdit):
         services.phase_update(
             phase=phase, version=seen_in_the_plan_page, by=alice, changes={"name": "Lost?"}
         )

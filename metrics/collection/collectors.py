@@ -16,9 +16,10 @@ from django.conf import settings
 from jmespath.exceptions import JMESPathError
 from simpleeval import EvalWithCompoundTypes, InvalidExpression, NameNotDefined
 
+from metrics import selectors as metric_selectors
 from metrics.collection.http_client import FetchError, fetch
 from metrics.collection.source_config import HTTP_TIMEOUT_SECONDS_MAX, sql_select_problem
-from metrics.models import KPI, Measurement, MetricSource, SourceKind
+from metrics.models import KPI, MetricSource, SourceKind
 
 AGGREGATIONS = {"sum": sum, "avg": statistics.fmean, "max": max, "min": min}
 
@@ -315,18 +316,6 @@ def _postgres_rows(url: str, query: str, timeout: float):
         return rows
 
 
-def latest_values(kpi_ids) -> dict[int, float]:
-    """The newest value of each KPI, in one query per call."""
-    values = {}
-    for kpi_id, value in (
-        Measurement.objects.filter(kpi_id__in=kpi_ids)
-        .order_by("kpi_id", "-at")
-        .values_list("kpi_id", "value")
-    ):
-        values.setdefault(kpi_id, value)
-    return values
-
-
 def evaluate_expression(expression: str, names: dict[str, float]) -> float:
     """Arithmetic over named numbers, with abs, min, max and round: no other code runs."""
     evaluator = EvalWithCompoundTypes(
@@ -347,7 +336,8 @@ def evaluate_expression(expression: str, names: dict[str, float]) -> float:
 
 def _derived(source: MetricSource) -> Reading:
     inputs: dict[str, int] = source.config["inputs"]
-    latest = latest_values(inputs.values())
+    newest = metric_selectors.kpi_latest_values(kpi_ids=inputs.values())
+    latest = {kpi_id: value for kpi_id, (_, value) in newest.items()}
     missing = [name for name, kpi_id in inputs.items() if kpi_id not in latest]
     if missing:
         names = dict(

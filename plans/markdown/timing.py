@@ -7,7 +7,6 @@ from dataclasses import dataclass
 UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "sprint": 14}
 DASH = r"\s*(?:-|–|—|to)\s*"
 POSITION = re.compile(rf"\b(day|week|month|sprint)s?\s+(\d+)(?:{DASH}(\d+))?", re.IGNORECASE)
-DURATION = re.compile(rf"\b(\d+)(?:{DASH}(\d+))?\s*(day|week|month)s?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -29,12 +28,3 @@ def span_of(text: str) -> Span | None:
         return None
     size = UNIT_DAYS[unit]
     return Span((first - 1) * size, last * size - 1, match.group(0))
-
-
-def duration_days(text: str) -> int | None:
-    """How long '3-5 days' or '2 weeks' lasts, in days (the longer bound)."""
-    match = DURATION.search(text)
-    if not match:
-        return None
-    high = int(match.group(2) or match.group(1))
-    return high * UNIT_DAYS[match.group(3).lower()] if high <= 1000 else None

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.versioning import StaleEdit
 from projects import services
 from projects.models import ChecklistItem, Phase
 from tests.factories import ChecklistItemFactory, PhaseFactory, ProjectFactory, UserFactory
@@ -29,7 +30,7 @@ def test_an_edit_based_on_an_old_version_is_refused_and_keeps_the_other_edit():
     phase, alice, bob = PhaseFactory(name="Foundation"), UserFactory(), UserFactory()
     seen_by_both = phase.version
     services.phase_update(phase=phase, version=seen_by_both, by=alice, changes={"goal": "Alice's"})
-    with pytest.raises(services.StaleEdit) as refused:
+    with pytest.raises(StaleEdit) as refused:
         services.phase_update(phase=phase, version=seen_by_both, by=bob, changes={"goal": "Bob's"})
     phase.refresh_from_db()
     assert phase.goal == "Alice's"
@@ -47,7 +48,7 @@ def test_the_version_check_is_made_by_the_database_update():
     phase = PhaseFactory()
     Phase.objects.filter(pk=phase.pk).update(version=5)  # someone else's save, unseen here
     assert phase.version == 1
-    with pytest.raises(services.StaleEdit):
+    with pytest.raises(StaleEdit):
         services.phase_update(phase=phase, version=phase.version, by=None, changes={"goal": "x"})
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core.versioning import StaleEdit
 from notifications.models import Notification, NotificationMute
 from risks import services
 from risks.models import Risk, RiskEscalation
@@ -128,7 +129,7 @@ def test_lowering_a_risk_closes_its_escalation(managed, alice):
 def test_a_stale_risk_edit_is_refused(project_a):
     risk = make_risk(project_a)
     services.risk_update(risk=risk, by=None, version=1, title="First")
-    with pytest.raises(services.StaleRiskEdit):
+    with pytest.raises(StaleEdit):
         services.risk_update(risk=Risk.objects.get(pk=risk.pk), by=None, version=1, title="Lost")
     assert Risk.objects.get(pk=risk.pk).title == "First"
 

@@ -292,3 +292,19 @@ def test_a_long_register_comes_in_pages_that_keep_the_filters(client, alice, pro
     last = client.get(url, {"status": "open", "page": 3}, headers={"HX-Request": "true"})
     assert last.content.decode().count('<tr id="risk-row-') == 2
     assert client.get(url, {"page": "999"}).status_code == 200  # past the end: the last page
+
+
+def test_a_stale_risk_edit_is_shown_as_a_stale_plan_edit_is(client, alice, bob, register):
+    """The same message and the same table of their values and yours as the plan's forms."""
+    risk = Risk.objects.get(project=register, key="R2")
+    client.force_login(alice)
+    form = client.get(reverse("risk-edit", args=[risk.pk]), **HTMX).context["form"]
+    data = {field.name: field.value() or "" for field in form}
+    services.risk_update(risk=risk, by=bob, version=risk.version, title="Bob's title")
+    data.update(title="Alice's title")
+    response = client.post(reverse("risk-edit", args=[risk.pk]), data, **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "saved this at" in body and "while you were editing" in body
+    assert "Their value (saved)" in body and "Bob&#x27;s title" in body
+    assert response.context["form"]["version"].value() == Risk.objects.get(pk=risk.pk).version
