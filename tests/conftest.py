@@ -15,7 +15,13 @@ import environ
 import pytest
 from django.db import connection
 
-from tests.factories import MembershipFactory, ProgrammeFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    MeasurementFactory,
+    MembershipFactory,
+    ProgrammeFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -78,6 +84,14 @@ def celery_worker_process(isolated_cache, test_queue):
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+@pytest.fixture(autouse=True)
+def _measurements_start_now():
+    """Each test's measurements without a time of their own are a minute apart going back from
+    now, counted from this test's first: a count carried over from earlier tests would put them
+    days in the past (KPIs stale) after a few thousand, and only in a long run."""
+    MeasurementFactory.reset_sequence()
 
 
 @pytest.fixture(autouse=True)

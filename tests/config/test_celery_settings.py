@@ -13,7 +13,21 @@ import pytest
 
 from tests.config.test_settings import ROOT, load_settings
 
-APPS = ("config", "projects", "risks", "metrics", "gates")
+APPS = (
+    "config",
+    "core",
+    "accounts",
+    "notifications",
+    "projects",
+    "risks",
+    "metrics",
+    "gates",
+    "dashboards",
+    "plans",
+    "exchange",
+    "ops",
+    "demo",
+)
 
 PROBE = """
 import json, sys, django
@@ -123,3 +137,15 @@ def test_the_countdown_scan_finds_literal_and_computed_countdowns(tmp_path):
         "task.apply_async(args=[1], countdown=7200)\nself.retry(eta=settings.LATER)\n"
     )
     assert _countdowns_in([tmp_path]) == [("tasks.py:1", "7200"), ("tasks.py:2", "settings.LATER")]
+
+
+def test_every_periodic_task_names_a_task_the_worker_knows(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()  # the apps' tasks modules, as a worker loads them
+    unknown = {
+        name: entry["task"]
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if entry["task"] not in app.tasks
+    }
+    assert not unknown

@@ -219,8 +219,10 @@ def test_snapshot_is_one_row_per_project_and_day(project_a, project_b):
 
 
 def test_the_weekly_task_is_scheduled(settings):
+    from dashboards.tasks import status_reports_send
+
     schedule = settings.CELERY_BEAT_SCHEDULE["status-report-weekly"]
-    assert schedule["task"] == "projects.tasks.status_reports_send"
+    assert schedule["task"] == status_reports_send.name
 
 
 @pytest.mark.django_db(transaction=True)
