@@ -162,7 +162,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Red / amber / green: the thresholds of the status rules, set here and only here.
-# projects/status.py applies them and the help page /help/status/ lists every rule with these
+# dashboards/status.py applies them and the help page /help/status/ lists every rule with these
 # values. Schedule: days the forecast end lies past the baseline end. Budget: percent the
 # forecast at completion lies over the planned budget. Red when a critical KPI is breached, a
 # critical risk is open past its review date, the latest gate decision is NO-GO, a rollout gate
@@ -305,7 +305,7 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Sessions end after SESSION_IDLE_TIMEOUT seconds without the user doing anything (a status
 # page polling in the background does not count) and SESSION_ABSOLUTE_LIFETIME seconds after the
-# login, whatever happened in between (config/sessions.py).
+# login, whatever happened in between (accounts/sessions.py).
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60)
 SESSION_ABSOLUTE_LIFETIME = env.int("SESSION_ABSOLUTE_LIFETIME", default=12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
@@ -398,7 +398,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "socket_connect_timeout": 2,
         "socket_timeout": 10,
     }
-# Sending gives up quickly when the broker is away (projects/outbox.py keeps the task): a web
+# Sending gives up quickly when the broker is away (core/outbox.py keeps the task): a web
 # request waits some 0.2 s for a refused connection, some 4 s (two 2 s attempts) for one that
 # never answers.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

@@ -2,9 +2,9 @@
 
 import plotly.graph_objects as go
 
+from core.charts import figure_spec
 from metrics import status
 from metrics.models import KPI, Comparator
-from projects.charts import figure_spec
 
 STATUS_COLOURS = {"breached": "#b3261e", "warning": "#c77700", "on_target": "#1e7b3c"}
 

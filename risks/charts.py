@@ -2,7 +2,7 @@
 
 import plotly.graph_objects as go
 
-from projects.charts import figure_spec
+from core.charts import figure_spec
 from risks.models import Impact, Likelihood
 from risks.scoring import band_of
 from risks.selectors import Heatmap

@@ -9,10 +9,8 @@ from tests.factories import (
     GateCriterionFactory,
     GateFactory,
     KPIFactory,
-    MembershipFactory,
     MetricSourceFactory,
     PhaseFactory,
-    ProjectFactory,
     RiskFactory,
 )
 
@@ -36,38 +34,6 @@ def test_pages_ask_anonymous_visitors_to_log_in(client, project_a):
         response = client.get(url)
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
-
-
-def test_login_then_logout(client, alice):
-    response = client.post(
-        reverse("login"), {"username": "alice", "password": "correct horse battery staple"}
-    )
-    assert response.status_code == 302 and response.url == reverse("home")
-    assert client.get(reverse("home")).status_code == 200
-    response = client.post(reverse("logout"))
-    assert response.status_code == 302
-    assert client.get(reverse("home")).status_code == 302
-
-
-def test_a_wrong_password_gets_a_message_and_no_session(client, alice):
-    response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
-    assert response.status_code == 200
-    assert "do not match an active account" in response.content.decode()
-    assert "_auth_user_id" not in client.session
-
-
-def test_home_lists_the_programmes_and_projects_the_user_may_see(client, victor, project_b):
-    ProjectFactory(programme=project_b.programme, code="C", name="Hidden sibling")
-    client.force_login(victor)
-    page = client.get(reverse("home")).content.decode()
-    assert "Platform Migrations" in page and "Provider API" in page
-    assert "Billing ledger" not in page and "Hidden sibling" not in page
-    assert "viewer" in page  # the user's role on the project
-
-
-def test_home_for_a_user_without_memberships_says_what_to_do(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("newcomer"))
-    assert "Ask a project manager to add you" in client.get(reverse("home")).content.decode()
 
 
 def test_project_page_shows_the_plan(client, victor, project_a):
@@ -96,20 +62,6 @@ def test_another_projects_page_is_not_found_for_a_non_member(client, oscar, proj
     assert client.get(project_a.get_absolute_url()).status_code == 404
 
 
-def test_home_query_count_does_not_grow_with_the_portfolio(client, alice, programme):
-    client.force_login(alice)
-    with CaptureQueriesContext(connection) as small:
-        client.get(reverse("home"))
-    for _ in range(8):
-        project = ProjectFactory(programme=programme)
-        MembershipFactory(user=alice, project=project, role="manager")
-        PhaseFactory.create_batch(3, project=project)
-    with CaptureQueriesContext(connection) as large:
-        response = client.get(reverse("home"))
-    assert response.content.decode().count("<tr>") == 10  # header + 9 projects
-    assert len(large) == len(small)
-
-
 def test_project_page_query_count_does_not_grow_with_the_plan(
     client, alice, project_a, django_assert_max_num_queries
 ):
@@ -121,10 +73,3 @@ def test_project_page_query_count_does_not_grow_with_the_plan(
     with django_assert_max_num_queries(len(small)):
         response = client.get(project_a.get_absolute_url())
     assert response.status_code == 200
-
-
-def test_health_reports_database_and_worker(client):
-    response = client.get(reverse("health"))
-    assert response.status_code == 200
-    assert response.json()["database"] == "ok"
-    assert response.json()["worker"] in {"ok", "stale", "never seen"}
