@@ -421,12 +421,13 @@ class Approver(Person):
             f"/gates/{gate}/sign/",
             data=fields,
             headers={**HX, **self.csrf()},
-            expect=(204,),  # signed: htmx is sent on to the gate page
+            expect=(200,),  # signed: htmx is sent on to the gate page (HX-Redirect)
             conflict=lambda response: (
                 response.status_code == 422 and _sign_outcome(response.text) != ""
             ),
         )
-        return SIGNED if response.status_code == 204 else _sign_outcome(response.text)
+        signed = response.status_code == 200 and "HX-Redirect" in response.headers
+        return SIGNED if signed else _sign_outcome(response.text)
 
     def _taken(self, gate: str, via: str, outcomes: list[str]) -> bool:
         """Book what came of one reading of the gate; True once the signing is over."""
