@@ -11,23 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.config.test_settings import ROOT, load_settings
-
-APPS = (
-    "config",
-    "core",
-    "accounts",
-    "notifications",
-    "projects",
-    "risks",
-    "metrics",
-    "gates",
-    "dashboards",
-    "plans",
-    "exchange",
-    "ops",
-    "demo",
-)
+from tests.config.test_settings import OWN_PACKAGES, ROOT, load_settings
 
 PROBE = """
 import json, sys, django
@@ -64,7 +48,7 @@ def _redis_settings(tmp_path, **env) -> dict:
     result = load_settings(
         tmp_path,
         code=PROBE,
-        args=APPS,
+        args=OWN_PACKAGES,
         DEBUG="1",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/15",
         **env,
@@ -104,7 +88,7 @@ def test_countdowns_in_the_code_are_literal_and_shorter_than_the_visibility_time
     redis_settings,
 ):
     visibility = redis_settings["transport_options"]["visibility_timeout"]
-    for where, text in _countdowns_in([ROOT / app for app in APPS]):
+    for where, text in _countdowns_in([ROOT / app for app in OWN_PACKAGES]):
         try:
             seconds = float(ast.literal_eval(text))
         except ValueError:

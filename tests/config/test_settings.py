@@ -7,8 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
+# The project's own packages: config and the installed apps that are folders of this repository.
+OWN_PACKAGES = (
+    "config",
+    *(app for app in settings.INSTALLED_APPS if (ROOT / app / "__init__.py").exists()),
+)
 GOOD_KEY = "k" * 20 + "9f$Qz!x@2Lr#8Vm%4Tn^6Wp&1Ys*3Bd(5Hc)7Jg"
 
 PROBE = """

@@ -16,23 +16,8 @@ from config.celery import app
 from core.models import OutboxTask
 from core.outbox import enqueue, outbox_resend
 from risks.tasks import risk_escalate_overdue
+from tests.config.test_settings import OWN_PACKAGES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = (
-    "config",
-    "core",
-    "accounts",
-    "notifications",
-    "projects",
-    "risks",
-    "metrics",
-    "gates",
-    "dashboards",
-    "plans",
-    "exchange",
-    "ops",
-    "demo",
-)
 SENDING = {"delay", "apply_async", "delay_on_commit", "apply_async_on_commit", "send_task"}
 
 # Enqueue with no broker listening, then try to resend: both kept, quickly.
@@ -65,7 +50,7 @@ def _sending_calls(folders: list[Path]) -> list[str]:
 
 
 def test_nothing_sends_a_task_around_the_outbox():
-    calls = _sending_calls([ROOT / app for app in APPS])
+    calls = _sending_calls([ROOT / app for app in OWN_PACKAGES])
     assert [call for call in calls if not call.startswith("core/outbox.py:")] == []
     assert calls  # the outbox's own send is found
 
