@@ -1,11 +1,9 @@
 """Who may see and revoke an API token: its owner alone."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
 
 from accounts.models import ApiToken
-
-User = AbstractBaseUser | AnonymousUser
+from core.people import User
 
 
 def get_api_token_for(user: User, pk: int) -> ApiToken:

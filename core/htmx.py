@@ -3,7 +3,7 @@ and a redirect after a save that htmx follows too (django-htmx's response classe
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 
 def fragment_or_page(
@@ -32,3 +32,8 @@ def redirect_after_save(request: HttpRequest, url: str) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def focus_after_swap(response: HttpResponse, element_id: str) -> HttpResponse:
+    """Ask the page to move keyboard focus to `element_id` once the swap has settled."""
+    return trigger_client_event(response, "focusElement", {"id": element_id}, after="settle")

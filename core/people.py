@@ -1,5 +1,9 @@
-"""How a person is named wherever the portal shows one."""
+"""Who a request's user is, and how a person is named wherever the portal shows one."""
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+# A request's user: a person with an account, or the anonymous visitor.
+User = AbstractBaseUser | AnonymousUser
 NOBODY = "—"
 PORTAL = "Waymark"  # who did what no person did: imports, scheduled work, the system
 

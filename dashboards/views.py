@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.htmx import fragment_or_page
 from dashboards import reports, selectors, status
 from gates import selectors as gate_selectors
 from metrics import selectors as metric_selectors
@@ -65,9 +66,7 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The programme status page; with htmx (filter or sort), just its board."""
     programme = policy.get_programme_for(request.user, slug)
     context = _programme_context(request, programme)
-    if request.htmx:
-        return render(request, f"{PROGRAMME_PAGE}#status-board", context)
-    return render(request, PROGRAMME_PAGE, context)
+    return fragment_or_page(request, PROGRAMME_PAGE, "status-board", context)
 
 
 @require_GET

@@ -1,10 +1,7 @@
 """Reads of a user's notifications and the kinds they muted."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
+from core.people import User
 from notifications.models import Notification, NotificationKind, NotificationMute
-
-User = AbstractBaseUser | AnonymousUser
 
 
 def notifications_for(*, user: User, limit: int = 100) -> list[Notification]:

@@ -8,14 +8,12 @@ their existence does not leak.
 
 from enum import StrEnum
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from core.people import User
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
-
-User = AbstractBaseUser | AnonymousUser
 
 
 class Action(StrEnum):

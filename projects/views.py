@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from core import versioning
-from core.htmx import fragment_or_page
+from core.htmx import focus_after_swap, fragment_or_page
 from projects import charts, policy, selectors, services
 from projects.forms import (
     ChecklistItemForm,
@@ -96,7 +96,7 @@ def project_overview_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Overview saved.")
         return _back_to_project(project, "project-overview")
     response = render(request, f"{PAGE}#overview", {**context, "project": project})
-    return trigger_client_event(_focus(response, "overview-edit"), PLAN_CHANGED)
+    return trigger_client_event(focus_after_swap(response, "overview-edit"), PLAN_CHANGED)
 
 
 @require_GET
@@ -110,17 +110,12 @@ def project_overview(request: HttpRequest, pk: int) -> HttpResponse:
 # Phases
 
 
-def _focus(response: HttpResponse, element_id: str) -> HttpResponse:
-    """Ask the page to move keyboard focus to `element_id` once the swap has settled."""
-    return trigger_client_event(response, "focusElement", {"id": element_id}, after="settle")
-
-
 def _phase_row(request, phase: Phase, *, focus: str = "", changed=False):
     phase = selectors.phase_with_checklist(phase_id=phase.pk)
     context = {"phase": phase, "project": phase.project, "may_edit": True}
     response = render(request, f"{PAGE}#phase-row", context)
     if focus:
-        _focus(response, focus)
+        focus_after_swap(response, focus)
     return trigger_client_event(response, PLAN_CHANGED) if changed else response
 
 
@@ -128,7 +123,7 @@ def _phase_list(request, project: Project, *, focus: str = "", undo_phase: Phase
     context = {**plan_context(request, project), "undo_phase": undo_phase}
     response = render(request, f"{PAGE}#phase-list", context)
     if focus:
-        _focus(response, focus)
+        focus_after_swap(response, focus)
     return trigger_client_event(response, PLAN_CHANGED)
 
 
@@ -291,7 +286,7 @@ def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"“{item.title}” saved.")
         return _back_to_project(item.phase.project, f"item-row-{item.pk}")
     context.update(item=item)
-    return _focus(render(request, f"{PAGE}#item-row", context), f"item-edit-{item.pk}")
+    return focus_after_swap(render(request, f"{PAGE}#item-row", context), f"item-edit-{item.pk}")
 
 
 @require_POST

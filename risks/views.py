@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from core import versioning
-from core.htmx import fragment_or_page
+from core.htmx import focus_after_swap, fragment_or_page
 from core.outbox import enqueue
 from projects import policy as project_policy
 from projects.policy import Action
@@ -60,6 +60,12 @@ def _register_context(request, *, projects, project=None, programme=None) -> dic
     }
 
 
+def _register_response(request: HttpRequest, context: dict) -> HttpResponse:
+    """The register page; with htmx, just the table (filters) or the heatmap."""
+    partial = "heatmap" if request.GET.get("part") == "heatmap" else "register-table"
+    return fragment_or_page(request, PAGE, partial, context)
+
+
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
@@ -71,10 +77,7 @@ def risk_register(request: HttpRequest, pk: int) -> HttpResponse:
         projects=project_policy.visible_projects(request.user).filter(pk=project.pk),
         project=project,
     )
-    if request.htmx:
-        partial = "heatmap" if request.GET.get("part") == "heatmap" else "register-table"
-        return render(request, f"{PAGE}#{partial}", context)
-    return render(request, PAGE, context)
+    return _register_response(request, context)
 
 
 @require_GET
@@ -85,10 +88,7 @@ def programme_risks(request: HttpRequest, slug: str) -> HttpResponse:
     programme = project_policy.get_programme_for(request.user, slug)
     projects = project_policy.visible_projects(request.user).filter(programme=programme)
     context = _register_context(request, projects=projects, programme=programme)
-    if request.htmx:
-        partial = "heatmap" if request.GET.get("part") == "heatmap" else "register-table"
-        return render(request, f"{PAGE}#{partial}", context)
-    return render(request, PAGE, context)
+    return _register_response(request, context)
 
 
 def _fragment(request, partial, context, *, status=200, title=""):
@@ -131,9 +131,7 @@ def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
             response.write('<div id="risk-new" hx-swap-oob="true"></div>')
             response["HX-Retarget"] = "#register-rows"
             response["HX-Reswap"] = "afterbegin"
-            return trigger_client_event(
-                response, "focusElement", {"id": f"risk-edit-{risk.pk}"}, after="settle"
-            )
+            return focus_after_swap(response, f"risk-edit-{risk.pk}")
     return _fragment(request, "risk-new-form", {**context, "form": form}, status=422)
 
 
