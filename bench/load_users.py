@@ -180,9 +180,8 @@ def live_fingerprints(html: str) -> dict[str, str]:
     return held
 
 
-SEEN_HASH = re.compile(
-    r'name="seen_hash"[^>]*value="([0-9a-f]{64})"|value="([0-9a-f]{64})"[^>]*name="seen_hash"'
-)
+EVIDENCE = re.compile(r'name="evidence"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="evidence"')
+OVERRIDE = "Runbook rehearsal witnessed in the change meeting."
 
 
 class Person(HttpUser):
@@ -364,7 +363,7 @@ SIGNED, ALREADY, CHANGED = "signed", "already signed", "gate changed"
 def _sign_outcome(text: str) -> str:
     if "already signed" in text or "takes no signatures" in text:
         return ALREADY
-    if "changed while you were reading" in text:
+    if "Since the gate was shown to you" in text or "evidence changed since" in text:
         return CHANGED
     return ""
 
@@ -383,12 +382,13 @@ class Approver(Person):
         self.pending = [gate for gate, names in PLAN["gates"].items() if self.username in names]
         random.shuffle(self.pending)
 
-    def _sign_api(self, gate: str, seen_hash: str) -> str:
+    def _sign_api(self, gate: str, shown: str) -> str:
         payload = {
             "gate": int(gate),
             "decision": "approve",
             "password": PLAN["password"],
-            "seen_hash": seen_hash,
+            "evidence": shown,
+            "override_reason": OVERRIDE,
             "comment": "Evidence reviewed under load.",
         }
         try:
@@ -407,13 +407,14 @@ class Approver(Person):
             return ""
         return SIGNED if response.status_code == 201 else _sign_outcome(response.text)
 
-    def _sign_page(self, gate: str, seen_hash: str) -> str:
+    def _sign_page(self, gate: str, shown: str) -> str:
         fields = {
             "decision": "approve",
             "comment": "Evidence reviewed under load.",
             "username": self.username,
             "password": PLAN["password"],
-            "seen_hash": seen_hash,
+            "evidence": shown,
+            "override_reason": OVERRIDE,
         }
         response = self.call(
             "page sign",
@@ -447,22 +448,22 @@ class Approver(Person):
 
     def _through_api(self, gate: str) -> bool:
         record = self.call("api gate record", "GET", f"/api/v1/gates/{gate}/record/", via=self.api)
-        seen_hash = record.json()["content_hash"]
-        twice = [gevent.spawn(self._sign_api, gate, seen_hash) for _ in range(2)]
+        shown = record.json()["evidence"]
+        twice = [gevent.spawn(self._sign_api, gate, shown) for _ in range(2)]
         gevent.joinall(twice)
         return self._taken(gate, "api", [attempt.value for attempt in twice])
 
     def _through_page(self, gate: str) -> bool:
         page = self.call("page gate", "GET", f"/gates/{gate}/").text
-        match = SEEN_HASH.search(page)
+        match = EVIDENCE.search(page)
         if match is None:
             LEDGER.error("page gate", 200, "no sign form on the gate page")
             raise Refused("page gate")
-        seen_hash = match.group(1) or match.group(2)
-        first = self._sign_page(gate, seen_hash)
+        shown = match.group(1) or match.group(2)
+        first = self._sign_page(gate, shown)
         outcomes = [first]
         if first == SIGNED:
-            outcomes.append(self._sign_page(gate, seen_hash))  # the second tab
+            outcomes.append(self._sign_page(gate, shown))  # the second tab
         return self._taken(gate, "page", outcomes)
 
     @task

@@ -24,6 +24,9 @@ class DocumentRefused(Exception):
 # The kinds of value a field holds, each with its JSON form and a check of that form.
 
 
+REQUIRED = object()
+
+
 @dataclass(frozen=True)
 class Kind:
     what: str  # how a message names the expected value
@@ -32,6 +35,8 @@ class Kind:
     nullable: bool = False
     user: bool = False  # a user, written as their username
     derived: bool = False  # a list, a ref or a computed value: written and read by the caller
+    # What a field added after documents were first written reads as when a document lacks it.
+    absent: Any = REQUIRED
 
 
 def _text(value):
@@ -122,6 +127,10 @@ DURATION = Kind("a number of seconds", lambda value: value.total_seconds(), _dur
 OBJECT = Kind("an object", _same, _object)
 JSON_LIST = Kind("a list", _same, _list)
 LIST = Kind("a list", _same, _list, derived=True)
+# Fields added to the format since version 1 was first written: older documents lack them.
+LATER_TEXT = Kind("text", _same, _text, absent="")
+LATER_OBJECT_OR_NULL = Kind("an object or null", _same, _object, nullable=True, absent=None)
+LATER_LIST = Kind("a list", _same, _list, absent=[])
 TEXT_OR_NULL = Kind("text or null", _same, _text, nullable=True)
 USER = Kind("a username", _same, _text, user=True)
 USER_OR_NULL = Kind("a username or null", _same, _text, nullable=True, user=True)
@@ -183,6 +192,9 @@ class ImportContext:
             raise DocumentRefused(f"{path} must be an object.")
         values = {}
         for name, kind in fields.items():
+            if name not in obj and kind.absent is not REQUIRED:
+                values[name] = kind.absent
+                continue
             if name not in obj:
                 raise DocumentRefused(f"{path}: the field '{name}' is missing.")
             value = obj[name]

@@ -97,6 +97,7 @@ class ProjectStatusRow:
     pipeline: list  # gates.models.Gate, in order
     next_gate: object | None
     rollback_gates: list
+    flagged_gates: list  # approved against the advice, or rollback triggers unjudged
 
     @property
     def rag(self) -> variance.RAG:
@@ -127,6 +128,7 @@ class ProjectStatusRow:
                 gate.due_date,
             ),
             [(g.name, g.rollback_reason) for g in self.rollback_gates],
+            [(g.name, g.override_reason, g.rollback_unjudged) for g in self.flagged_gates],
         )
         return hashlib.blake2s(repr(facts).encode(), digest_size=16).hexdigest()
 
@@ -166,6 +168,9 @@ def project_status_rows(*, projects: QuerySet[Project], today: date) -> list[Pro
                 pipeline=pipeline,
                 next_gate=gate_selectors.next_gate(pipeline),
                 rollback_gates=[g for g in pipeline if g.rollback_recommended_at],
+                flagged_gates=[
+                    g for g in pipeline if g.overridden_recommendation or g.rollback_unjudged
+                ],
             )
         )
     return rows

@@ -80,6 +80,16 @@ RULES = [
     ),
     Rule("gate_conditional", RAG.AMBER, "The latest gate decision is CONDITIONAL GO."),
     Rule("gate_overdue", RAG.AMBER, "A gate open for sign-off is past its due date."),
+    Rule(
+        "gate_overridden",
+        RAG.AMBER,
+        "A gate was approved against a NO-GO or INCONCLUSIVE recommendation.",
+    ),
+    Rule(
+        "rollback_unjudged",
+        RAG.AMBER,
+        "A live rollout stage's rollback triggers cannot be judged: no fresh value.",
+    ),
 ]
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
 
@@ -226,6 +236,22 @@ def _gate_reasons(gates: list[GateFact], today: date) -> list[Reason]:
         if gate.rollback_recommended_at and gate.state != "cancelled":
             why = f": {gate.rollback_reason}" if gate.rollback_reason else ""
             reasons.append(_reason("rollback", f"Rollback recommended at {gate.name}{why}"))
+        if gate.rollback_unjudged and gate.state != "cancelled":
+            reasons.append(
+                _reason(
+                    "rollback_unjudged",
+                    f"Rollback triggers at {gate.name} cannot be judged: {gate.rollback_unjudged}",
+                )
+            )
+        if gate.overridden_recommendation:
+            reasons.append(
+                _reason(
+                    "gate_overridden",
+                    f"{gate.name} was approved against a "
+                    f"{gate.overridden_recommendation_label} recommendation: "
+                    f"{gate.override_reason}",
+                )
+            )
     decided = [gate for gate in gates if gate.state == "decided" and gate.decided_at]
     if decided:
         latest = max(decided, key=lambda gate: gate.decided_at)

@@ -59,6 +59,8 @@ USERS = {
     "pm": ("Nguyen Thanh", "Phuong", "Project Manager", True, False, Role.MANAGER),
     "contributor": ("Chris", "Lee", "Backend Engineer", True, False, None),
     "approver": ("Alex", "Morgan", "Engineering Manager", False, False, Role.APPROVER),
+    # A second approver: a gate with two approver slots needs two different people.
+    "product": ("Jordan", "Reyes", "Head of Product", False, False, Role.APPROVER),
     "exec": ("Sam", "Whitfield", "CTO", False, False, Role.EXECUTIVE),
     "viewer": ("Robin", "Park", "Account Manager", False, False, None),
     "admin": ("Ada", "Admin", "Portal administrator", True, True, None),

@@ -3,6 +3,7 @@ from django.contrib import admin
 from gates import policy, services
 from gates.models import (
     AuditAction,
+    EvidencePack,
     Gate,
     GateApprover,
     GateAuditEntry,
@@ -126,7 +127,39 @@ class GateAdmin(ProjectScopedAdmin):
         (None, {"fields": ["project", "phase", "order", "name", "description"]}),
         ("Kind", {"fields": ["kind", "rollout_percent", "timing", "due_date"]}),
         ("Decision", {"fields": ["decision_rule", "quorum", "state", "decision", "decided_at"]}),
+        ("Evidence", {"fields": ["risks"]}),
     ]
+    filter_horizontal = ["risks"]
+
+    def get_fieldsets(self, request, obj=None):
+        # Risks are linked once the gate belongs to a project: only that project's risks.
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj else fieldsets[:-1]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not policy.definition_is_open(obj):
+            fields.append("risks")  # part of a decided or cancelled gate's record
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "risks" in form.base_fields:
+            form.base_fields["risks"].queryset = obj.project.risks.order_by("key")
+        return form
+
+    def save_related(self, request, form, formsets, change):
+        before = sorted(form.instance.risks.values_list("key", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        after = sorted(form.instance.risks.values_list("key", flat=True))
+        if before != after:
+            services.gate_definition_changed(
+                gate=form.instance,
+                by=request.user,
+                action=AuditAction.CRITERION_CHANGED,
+                before={"linked_risks": before},
+                after={"linked_risks": after},
+            )
 
 
 @admin.register(GateCriterion)
@@ -159,6 +192,18 @@ class SignOffAdmin(RecordedByServicesAdmin):
     search_fields = ["gate__name", "signer__username", "comment", "conditions"]
     list_select_related = ["gate__project", "signer"]
     date_hierarchy = "signed_at"
+
+
+@admin.register(EvidencePack)
+class EvidencePackAdmin(RecordedByServicesAdmin):
+    """What approvers were shown when they signed: append-only, shown here only."""
+
+    project_path = "gate__project"
+    list_display = ["gate", "content_hash", "created_at"]
+    list_filter = ["gate__project"]
+    search_fields = ["gate__name", "content_hash"]
+    list_select_related = ["gate__project"]
+    date_hierarchy = "created_at"
 
 
 @admin.register(GateAuditEntry)

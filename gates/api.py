@@ -91,8 +91,14 @@ class GateSerializer(serializers.ModelSerializer):
 class CriterionRecordSerializer(serializers.Serializer):
     text = serializers.CharField()
     critical = serializers.BooleanField()
-    result = serializers.CharField(help_text="met, not met, or unknown (no evidence yet)")
+    result = serializers.CharField(
+        help_text="Met, Not met, Conditional, or Inconclusive (no fresh value, not attested)"
+    )
     evidence = serializers.CharField(allow_blank=True)
+    value = serializers.FloatField(allow_null=True)
+    unit = serializers.CharField(allow_blank=True)
+    measured_at = serializers.CharField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
 
 
 class SignatureRecordSerializer(serializers.Serializer):
@@ -106,6 +112,8 @@ class SignatureRecordSerializer(serializers.Serializer):
     conditions = serializers.CharField(allow_blank=True)
     comment = serializers.CharField(allow_blank=True)
     content_hash = serializers.CharField()
+    evidence_as_signed = serializers.JSONField(allow_null=True)
+    override_reason = serializers.CharField(allow_null=True)
     invalidated_at = serializers.CharField(allow_null=True)
     invalidated_reason = serializers.CharField(allow_null=True)
 
@@ -137,9 +145,25 @@ class GateRecordSerializer(serializers.Serializer):
     decided_at = serializers.CharField(allow_null=True)
     decision_rule = serializers.CharField()
     rollback_recommended = serializers.BooleanField()
-    recommendation = serializers.CharField(help_text="GO, NO-GO or CONDITIONAL GO, on evidence")
-    content_hash = serializers.CharField(
-        help_text="The hash of the gate as shown: send it as `seen_hash` when signing."
+    recommendation = serializers.CharField(
+        help_text="GO, NO-GO, CONDITIONAL GO or INCONCLUSIVE, on the evidence"
+    )
+    overridden_recommendation = serializers.CharField(
+        allow_null=True, help_text="The recommendation the gate was approved against, if any."
+    )
+    override_reason = serializers.CharField(allow_null=True)
+    rollback_unjudged = serializers.CharField(
+        allow_null=True, help_text="Rollback triggers that cannot be judged now, and why."
+    )
+    content_hash = serializers.CharField(help_text="The fingerprint of the evidence as shown.")
+    evidence = serializers.CharField(
+        help_text="The evidence as shown, sealed: send it back as `evidence` when signing."
+    )
+    linked_risks = serializers.JSONField()
+    evidence_as_signed = serializers.JSONField(
+        allow_null=True,
+        help_text="For a decided gate: the evidence the deciding signature was given on, "
+        "beside the evidence now, differences marked.",
     )
     criteria = CriterionRecordSerializer(many=True)
     signatures = SignatureRecordSerializer(many=True)
@@ -206,7 +230,8 @@ class GateViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def record(self, request, pk=None):
         """The gate as judged now: each criterion with its evidence, the recommendation (GO /
-        NO-GO / CONDITIONAL GO), the signatures with their meaning, the verified trail."""
+        NO-GO / CONDITIONAL GO / INCONCLUSIVE), the evidence to sign with, the signatures with
+        the evidence each was given on, the verified trail."""
         return Response(gate_record(self.get_object()))
 
     @extend_schema(request=None, responses={200: GateSerializer, 409: CONFLICT})
@@ -418,10 +443,21 @@ class SignOffSerializer(serializers.ModelSerializer):
         help_text="Your password, entered again: a signature is given by a person, not a "
         "token. Wrong ones count towards the login lockout.",
     )
+    evidence = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        help_text="`evidence` of the gate record you read: the evidence exactly as you were "
+        "shown it, kept with your signature. Refused only if a verdict, the recommendation or "
+        "the gate's definition changed since.",
+    )
     seen_hash = serializers.CharField(
         write_only=True,
+        required=False,
+        allow_blank=True,
         max_length=64,
-        help_text="`content_hash` of the gate record you read: the gate as you judged it.",
+        help_text="Instead of `evidence`: `content_hash` of the record you read, accepted "
+        "only while the evidence is still exactly that.",
     )
 
     class Meta:
@@ -434,11 +470,13 @@ class SignOffSerializer(serializers.ModelSerializer):
             "decision",
             "conditions",
             "comment",
+            "override_reason",
             "signed_at",
             "content_hash",
             "invalidated_at",
             "invalidated_reason",
             "password",
+            "evidence",
             "seen_hash",
         ]
         read_only_fields = [
@@ -481,9 +519,11 @@ class SignOffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                 signer=self.request.user,
                 decision=data["decision"],
                 password=data["password"],
-                seen_hash=data["seen_hash"],
+                evidence_token=data.get("evidence", ""),
+                seen_hash=data.get("seen_hash", ""),
                 comment=data.get("comment", ""),
                 conditions=data.get("conditions", ""),
+                override_reason=data.get("override_reason", ""),
                 request=self.request._request,  # the login lockout counts a wrong password
             )
         except services.PasswordRefused as refused:

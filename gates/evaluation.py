@@ -2,15 +2,18 @@
 plans' rule gives. Reads metrics (latest KPI values) and projects (checklists)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from core.people import display_name
-from gates.models import CriterionKind, Decision, Gate
+from core.words import duration_words
+from gates.models import CriterionKind, Gate, Recommendation
 from metrics import selectors as metric_selectors
 from metrics.models import Comparator
-from metrics.status import value_meets
+from metrics.status import freshness_window, value_meets
 from projects.models import ChecklistItem
 
 
@@ -18,7 +21,15 @@ class Result(StrEnum):
     MET = "met"
     NOT_MET = "not_met"
     CONDITIONAL = "conditional"  # past the threshold, within the conditional band
-    UNKNOWN = "unknown"  # no value yet, or not attested yet
+    INCONCLUSIVE = "inconclusive"  # no value, a value too old to judge, or not attested yet
+
+
+RESULT_LABELS = {
+    Result.MET: "Met",
+    Result.NOT_MET: "Not met",
+    Result.CONDITIONAL: "Conditional",
+    Result.INCONCLUSIVE: "Inconclusive",
+}
 
 
 @dataclass(frozen=True)
@@ -28,8 +39,15 @@ class CriterionResult:
     kind: str
     critical: bool
     result: Result
-    evidence: str  # what the judgement rests on, as shown to approvers
+    evidence: str  # what the judgement rests on, in words, as shown to approvers
     value: float | None = None
+    unit: str = ""
+    measured_at: datetime | None = None
+    source: str = ""  # where the value came from, in words
+
+    @property
+    def result_label(self) -> str:
+        return RESULT_LABELS[self.result]
 
 
 @dataclass(frozen=True)
@@ -37,22 +55,37 @@ class GateEvaluation:
     criteria: list[CriterionResult]
 
     @property
-    def recommendation(self) -> str:
-        """GO when every criterion holds; NO-GO when a critical one fails (or cannot be judged);
-        CONDITIONAL GO when only non-critical ones fail, or a value sits in a conditional band."""
+    def recommendation(self) -> Recommendation:
+        """NO-GO when a critical criterion fails; INCONCLUSIVE when none fails but a critical
+        one cannot be judged (a person must attest, or override); CONDITIONAL GO when only
+        non-critical ones fail or cannot be judged, or a value sits in a conditional band; GO
+        when every criterion holds."""
         problems = [c for c in self.criteria if c.result != Result.MET]
-        if any(c.critical and c.result != Result.CONDITIONAL for c in problems):
-            return Decision.NO_GO
+        critical = [c.result for c in problems if c.critical]
+        if Result.NOT_MET in critical:
+            return Recommendation.NO_GO
+        if Result.INCONCLUSIVE in critical:
+            return Recommendation.INCONCLUSIVE
         if problems:
-            return Decision.CONDITIONAL_GO
-        return Decision.GO
+            return Recommendation.CONDITIONAL_GO
+        return Recommendation.GO
 
 
-def evaluate_gate(gate: Gate) -> GateEvaluation:
-    """Judge every criterion of `gate` now, in a constant number of queries."""
+def condition_words(criterion) -> str:
+    """A KPI criterion's condition in words: "at most 200", "between 1 and 5"."""
+    if criterion.comparator == Comparator.BETWEEN:
+        return f"between {criterion.threshold:g} and {criterion.threshold_high:g}"
+    return f"{Comparator(criterion.comparator).label} {criterion.threshold:g}"
+
+
+def evaluate_gate(gate: Gate, *, now: datetime | None = None) -> GateEvaluation:
+    """Judge every criterion of `gate` at `now` (default: now), in a constant number of
+    queries. A KPI value older than the KPI's freshness window judges nothing."""
+    now = now or timezone.now()
     criteria = list(gate.criteria.select_related("kpi", "phase").order_by("order", "pk"))
-    kpi_ids = {c.kpi_id for c in criteria if c.kpi_id}
-    latest = metric_selectors.kpi_latest_values(kpi_ids=kpi_ids)
+    readings = metric_selectors.kpi_latest_readings(
+        kpis=[c.kpi for c in criteria if c.kpi_id], now=now
+    )
     phase_ids = {c.phase_id for c in criteria if c.phase_id}
     progress = {
         row["phase_id"]: (row["done"], row["total"])
@@ -69,36 +102,7 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
             "critical": criterion.critical,
         }
         if criterion.kind == CriterionKind.KPI:
-            if criterion.kpi_id not in latest:
-                results.append(
-                    CriterionResult(
-                        **base,
-                        result=Result.UNKNOWN,
-                        evidence=f"{criterion.kpi.name}: no value yet",
-                    )
-                )
-                continue
-            at, value = latest[criterion.kpi_id]
-            ok = value_meets(
-                criterion.comparator, value, criterion.threshold, criterion.threshold_high
-            )
-            conditional = (
-                not ok
-                and criterion.conditional_limit is not None
-                and criterion.comparator != Comparator.BETWEEN
-                and value_meets(criterion.comparator, value, criterion.conditional_limit)
-            )
-            unit = f" {criterion.kpi.unit}" if criterion.kpi.unit else ""
-            limit = f"{Comparator(criterion.comparator).label} {criterion.threshold:g}"
-            if criterion.comparator == Comparator.BETWEEN:
-                limit = f"between {criterion.threshold:g} and {criterion.threshold_high:g}"
-            evidence = (
-                f"{criterion.kpi.name} = {value:g}{unit} at {at:%Y-%m-%d %H:%M} UTC (needs {limit})"
-            )
-            result = Result.MET if ok else Result.CONDITIONAL if conditional else Result.NOT_MET
-            if conditional:
-                evidence += f"; within the conditional band up to {criterion.conditional_limit:g}"
-            results.append(CriterionResult(**base, result=result, evidence=evidence, value=value))
+            results.append(_judge_kpi(criterion, readings.get(criterion.kpi_id), base))
         elif criterion.kind == CriterionKind.CHECKLIST:
             done, total = progress.get(criterion.phase_id, (0, 0))
             ok = total > 0 and done == total
@@ -109,15 +113,66 @@ def evaluate_gate(gate: Gate) -> GateEvaluation:
                     result=Result.MET if ok else Result.NOT_MET,
                     evidence=evidence,
                     value=float(done),
+                    unit=f"of {total} items done",
+                    source="Checklist",
+                )
+            )
+        elif criterion.attested_at:
+            who = display_name(criterion.attested_by)
+            evidence = f"Attested by {who} at {criterion.attested_at:%Y-%m-%d %H:%M} UTC"
+            results.append(
+                CriterionResult(
+                    **base,
+                    result=Result.MET,
+                    evidence=evidence,
+                    measured_at=criterion.attested_at,
+                    source=f"Attested by {who}",
                 )
             )
         else:
-            if criterion.attested_at:
-                who = display_name(criterion.attested_by)
-                evidence = f"Attested by {who} at {criterion.attested_at:%Y-%m-%d %H:%M} UTC"
-                results.append(CriterionResult(**base, result=Result.MET, evidence=evidence))
-            else:
-                results.append(
-                    CriterionResult(**base, result=Result.UNKNOWN, evidence="Not attested yet")
-                )
+            results.append(
+                CriterionResult(**base, result=Result.INCONCLUSIVE, evidence="Not attested yet")
+            )
     return GateEvaluation(results)
+
+
+def _judge_kpi(criterion, reading, base: dict) -> CriterionResult:
+    kpi = criterion.kpi
+    needs = condition_words(criterion)
+    if reading is None:
+        return CriterionResult(
+            **base,
+            result=Result.INCONCLUSIVE,
+            evidence=f"{kpi.name}: no value yet (needs {needs})",
+            unit=kpi.unit,
+        )
+    unit = f" {kpi.unit}" if kpi.unit else ""
+    measured = f"{kpi.name} = {reading.value:g}{unit} at {reading.at:%Y-%m-%d %H:%M} UTC"
+    facts = {
+        "value": reading.value,
+        "unit": kpi.unit,
+        "measured_at": reading.at,
+        "source": reading.source,
+    }
+    if not reading.fresh:
+        return CriterionResult(
+            **base,
+            **facts,
+            result=Result.INCONCLUSIVE,
+            evidence=f"{measured}: too old to judge (needs a value from the last "
+            f"{duration_words(freshness_window(kpi))}; needs {needs})",
+        )
+    ok = value_meets(
+        criterion.comparator, reading.value, criterion.threshold, criterion.threshold_high
+    )
+    conditional = (
+        not ok
+        and criterion.conditional_limit is not None
+        and criterion.comparator != Comparator.BETWEEN
+        and value_meets(criterion.comparator, reading.value, criterion.conditional_limit)
+    )
+    evidence = f"{measured} (needs {needs})"
+    if conditional:
+        evidence += f"; within the conditional band up to {criterion.conditional_limit:g}"
+    result = Result.MET if ok else Result.CONDITIONAL if conditional else Result.NOT_MET
+    return CriterionResult(**base, **facts, result=result, evidence=evidence)

@@ -18,6 +18,9 @@ from core.exchange import (
     DATETIME_OR_NULL,
     INTEGER,
     INTEGER_OR_NULL,
+    LATER_LIST,
+    LATER_OBJECT_OR_NULL,
+    LATER_TEXT,
     LIST,
     NAME_OR_NULL,
     NUMBER_OR_NULL,
@@ -32,6 +35,7 @@ from core.exchange import (
     ExportContext,
     ImportContext,
 )
+from gates.evidence import pack_hash, pack_store
 from gates.models import (
     AuditAction,
     Gate,
@@ -61,6 +65,9 @@ GATE_FIELDS = {
     "quorum": INTEGER_OR_NULL,
     "rollback_recommended_at": DATETIME_OR_NULL,
     "rollback_reason": TEXT,
+    "rollback_unjudged": LATER_TEXT,
+    "overridden_recommendation": LATER_TEXT,
+    "override_reason": LATER_TEXT,
     "created_at": DATETIME,
     "criteria": LIST,
     "approvers": LIST,
@@ -103,7 +110,13 @@ SIGNOFF_FIELDS = {
     "on_behalf_of": USER_OR_NULL,
     "invalidated_at": DATETIME_OR_NULL,
     "invalidated_reason": TEXT,
+    "override_reason": LATER_TEXT,
 }
+# Written and read beside the fields above: a gate's linked risks by key, and the evidence a
+# signer was shown, kept as it was seen (its ids are the exporting installation's), whose hash
+# is the signature's `content_hash`.
+LINKED = {"risks": LATER_LIST}
+SHOWN = {"evidence": LATER_OBJECT_OR_NULL}
 AUDIT_ENTRY_FIELDS = {
     "sequence": INTEGER,
     "at": DATETIME,
@@ -146,12 +159,15 @@ def export(project: Project, context: ExportContext) -> dict:
     document), approvers, delegations, sign-offs and audit trail."""
     rows = {name: defaultdict(list) for name in LISTS}
     for name, (model, order) in LISTS.items():
-        for row in model.objects.filter(gate__project=project).order_by(*order):
+        queryset = model.objects.filter(gate__project=project)
+        if model is SignOff:
+            queryset = queryset.select_related("evidence")
+        for row in queryset.order_by(*order):
             rows[name][row.gate_id].append(row)
     return {
         "gates": [
             _gate_out(gate, {name: rows[name][gate.pk] for name in LISTS}, context)
-            for gate in project.gates.order_by("order", "name")
+            for gate in project.gates.prefetch_related("risks").order_by("order", "name")
         ]
     }
 
@@ -170,6 +186,7 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
     return {
         **context.dump(gate, GATE_FIELDS),
         "phase": phase_refs.get(gate.phase_id),
+        "risks": sorted(risk.key for risk in gate.risks.all()),
         "criteria": [
             {
                 "ref": criterion_refs[row.pk],
@@ -182,7 +199,11 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
         "approvers": [context.dump(row, GATE_APPROVER_FIELDS) for row in rows["approvers"]],
         "delegations": [context.dump(row, GATE_DELEGATION_FIELDS) for row in rows["delegations"]],
         "signoffs": [
-            {"ref": signoff_refs[row.pk], **context.dump(row, SIGNOFF_FIELDS)}
+            {
+                "ref": signoff_refs[row.pk],
+                **context.dump(row, SIGNOFF_FIELDS),
+                "evidence": row.evidence.content if row.evidence_id else None,
+            }
             for row in rows["signoffs"]
         ],
         "audit": [
@@ -242,7 +263,19 @@ def _read_gate(obj, context: ImportContext, path: str) -> dict:
             )
     gate["approvers"] = context.read_children(gate, "approvers", GATE_APPROVER_FIELDS, path)
     gate["delegations"] = context.read_children(gate, "delegations", GATE_DELEGATION_FIELDS, path)
-    gate["signoffs"] = context.read_children(gate, "signoffs", SIGNOFF_FIELDS, path)
+    gate["signoffs"] = context.read_children(gate, "signoffs", {**SIGNOFF_FIELDS, **SHOWN}, path)
+    gate["risks"] = context.read(obj, LINKED, path)["risks"]
+    for i, key in enumerate(gate["risks"]):
+        if not isinstance(key, str):
+            raise DocumentRefused(
+                f"{path}.risks[{i}] must be a risk's key (text), not {key!r:.40}."
+            )
+    for i, row in enumerate(gate["signoffs"]):
+        if row["evidence"] is not None and pack_hash(row["evidence"]) != row["content_hash"]:
+            raise DocumentRefused(
+                f"{path}.signoffs[{i}].evidence: it is not the evidence this signature was "
+                "given on (its hash differs from the signature's content_hash)."
+            )
     gate["audit"] = context.read_children(gate, "audit", AUDIT_ENTRY_FIELDS, path)
     sequences = [entry["sequence"] for entry in gate["audit"]]
     if sequences != list(range(1, len(sequences) + 1)):
@@ -285,10 +318,18 @@ def _write_gate(project: Project, values: dict, path: str, context: ImportContex
         fields = context.values(row, GATE_DELEGATION_FIELDS)
         delegation = context.save(GateDelegation(gate=gate, **fields), f"{path}.delegations[{j}]")
         context.keep_times(delegation, {"created_at": fields["created_at"]})
+    if values["risks"]:
+        risks = {risk.key: risk for risk in project.risks.filter(key__in=values["risks"])}
+        missing = [key for key in values["risks"] if key not in risks]
+        if missing:
+            raise DocumentRefused(f"{path}.risks: the project has no risk {missing[0]!r}.")
+        gate.risks.set(risks.values())
     signoffs = {}
     for j, row in enumerate(values["signoffs"]):
+        shown = pack_store(gate, row["evidence"]) if row["evidence"] is not None else None
         signoffs[row["ref"]] = context.save(
-            SignOff(gate=gate, **context.values(row, SIGNOFF_FIELDS)), f"{path}.signoffs[{j}]"
+            SignOff(gate=gate, evidence=shown, **context.values(row, SIGNOFF_FIELDS)),
+            f"{path}.signoffs[{j}]",
         )
     ids = {
         "user": {name: user.pk for name, user in context.users.items()},

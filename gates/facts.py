@@ -13,3 +13,7 @@ class GateFact:
     due_date: date | None
     rollback_recommended_at: datetime | None
     rollback_reason: str = ""
+    rollback_unjudged: str = ""  # rollback triggers that cannot be judged now, and why
+    overridden_recommendation: str = ""  # gates.models.Recommendation value, if overridden
+    overridden_recommendation_label: str = ""
+    override_reason: str = ""

@@ -1,6 +1,6 @@
 from django import forms
 
-from gates.models import SignOffDecision
+from gates.models import OVERRIDDEN_RECOMMENDATIONS, SignOffDecision
 
 
 class SignForm(forms.Form):
@@ -10,12 +10,24 @@ class SignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required when approving with conditions; they become follow-up tasks.",
     )
+    override_reason = forms.CharField(
+        label="Why approve against the recommendation?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed to approve when the recommendation is NO-GO or INCONCLUSIVE; it is "
+        "recorded with your signature and shown to the project's managers.",
+    )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     username = forms.CharField(
         label="Your username", help_text="Signing asks who you are again, as a signature does."
     )
     password = forms.CharField(widget=forms.PasswordInput(render_value=False))
-    seen_hash = forms.CharField(widget=forms.HiddenInput)
+    evidence = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, advice: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if advice not in OVERRIDDEN_RECOMMENDATIONS:
+            del self.fields["override_reason"]
 
     def clean(self):
         cleaned = super().clean()

@@ -6,6 +6,7 @@ from django.db.models import Q
 from core.people import display_name
 from metrics.models import KPI, Comparator, comparator_constraints
 from projects.models import Phase, Project, Role
+from risks.models import Risk
 
 
 class GateKind(models.TextChoices):
@@ -27,6 +28,19 @@ class Decision(models.TextChoices):
     GO = "go", "GO"
     NO_GO = "no_go", "NO-GO"
     CONDITIONAL_GO = "conditional_go", "CONDITIONAL GO"
+
+
+class Recommendation(models.TextChoices):
+    """What the criteria recommend, on the evidence: the rule's advice to the approvers."""
+
+    GO = "go", "GO"
+    NO_GO = "no_go", "NO-GO"
+    CONDITIONAL_GO = "conditional_go", "CONDITIONAL GO"
+    INCONCLUSIVE = "inconclusive", "INCONCLUSIVE"
+
+
+# Approving against these needs a written reason: an override.
+OVERRIDDEN_RECOMMENDATIONS = (Recommendation.NO_GO, Recommendation.INCONCLUSIVE)
 
 
 class DecisionRule(models.TextChoices):
@@ -62,6 +76,26 @@ class Gate(models.Model):
     )
     rollback_recommended_at = models.DateTimeField(null=True, blank=True, editable=False)
     rollback_reason = models.TextField(blank=True, editable=False)
+    rollback_unjudged = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="While a live stage's rollback triggers cannot be judged (no fresh value), "
+        "which ones and why.",
+    )
+    risks = models.ManyToManyField(
+        Risk,
+        blank=True,
+        related_name="gates",
+        help_text="Risks the approvers weigh: shown with their scores in the evidence.",
+    )
+    overridden_recommendation = models.CharField(
+        max_length=20,
+        choices=Recommendation.choices,
+        blank=True,
+        editable=False,
+        help_text="Set when the gate was approved against this recommendation.",
+    )
+    override_reason = models.TextField(blank=True, editable=False)
     audit_head = models.CharField(
         max_length=64, blank=True, editable=False, help_text="Hash of the latest audit entry."
     )
@@ -245,6 +279,17 @@ class SignOff(models.Model):
     )
     invalidated_at = models.DateTimeField(null=True, blank=True)
     invalidated_reason = models.TextField(blank=True)
+    evidence = models.ForeignKey(
+        "EvidencePack",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signoffs",
+        help_text="The evidence exactly as the signer was shown it; its hash is content_hash.",
+    )
+    override_reason = models.TextField(
+        blank=True, help_text="Why the signer approved against a NO-GO or INCONCLUSIVE advice."
+    )
 
     class Meta:
         verbose_name = "sign-off"
@@ -281,6 +326,32 @@ class SignOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signer} — {self.get_decision_display()} on {self.gate}"
+
+
+class EvidencePack(models.Model):
+    """What an approver was shown when signing: every criterion with its verdict and the value
+    behind it, checklists, attestations, linked risks, the phase's dates and the
+    recommendation. Stored once per distinct content, hashed; append-only."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.PROTECT, related_name="evidence_packs")
+    content_hash = models.CharField(max_length=64)
+    content = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["gate", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gate", "content_hash"], name="evidence_pack_once_per_gate"
+            ),
+            models.CheckConstraint(
+                condition=Q(content_hash__regex=r"^[0-9a-f]{64}$"),
+                name="evidence_pack_hash_is_sha256_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Evidence for {self.gate} ({self.content_hash[:12]})"
 
 
 class AuditAction(models.TextChoices):

@@ -25,8 +25,50 @@ def gate_pdf(record: dict) -> bytes:
             + (f" · {record['decision']} on {record['decided_at']}" if record["decision"] else "")
             + f" · rule: {record['decision_rule']}"
         ),
+    ]
+    if record["overridden_recommendation"]:
+        story.append(
+            p(
+                f"Approved against a {record['overridden_recommendation']} recommendation: "
+                f"{record['override_reason']}"
+            )
+        )
+    if record["rollback_unjudged"]:
+        story.append(p(f"Rollback triggers cannot be judged: {record['rollback_unjudged']}"))
+    as_signed = record["evidence_as_signed"]
+    if as_signed:
+        story += [
+            Spacer(1, 4 * mm),
+            p("Evidence as signed, beside now", styles["Heading2"]),
+            p(
+                f"As {as_signed['signer']} saw it when signing on {as_signed['signed_at']}. "
+                f"Recommendation then: {as_signed['recommendation_as_signed']}; now: "
+                f"{as_signed['recommendation_now']}."
+            ),
+        ]
+        rows = [["Criterion", "As signed", "Now", "Changed?"]]
+        rows += [
+            [
+                p(c["text"], small),
+                p(f"{c['as_signed']}: {c['as_signed_evidence']}", small),
+                p(f"{c['now']}: {c['now_evidence']}", small),
+                "CHANGED" if c["changed"] else "same",
+            ]
+            for c in as_signed["criteria"]
+        ]
+        rows += [
+            [
+                p(f"Risk {r['risk']}", small),
+                r["as_signed"],
+                r["now"],
+                "CHANGED" if r["changed"] else "same",
+            ]
+            for r in as_signed["risks"]
+        ]
+        story.append(_table(rows, [50 * mm, 55 * mm, 55 * mm, 18 * mm]))
+    story += [
         Spacer(1, 4 * mm),
-        p("Criteria (judged when this record was made)", styles["Heading2"]),
+        p(f"Criteria now (recommendation: {record['recommendation']})", styles["Heading2"]),
     ]
     rows = [["Criterion", "Critical", "Result", "Evidence"]]
     rows += [
@@ -35,10 +77,12 @@ def gate_pdf(record: dict) -> bytes:
     ]
     story.append(_table(rows, [60 * mm, 15 * mm, 18 * mm, 85 * mm]))
     story += [Spacer(1, 4 * mm), p("Signatures", styles["Heading2"])]
-    rows = [["Signed by", "When", "Meaning", "Snapshot"]]
+    rows = [["Signed by", "When", "Meaning", "Evidence"]]
     for s in record["signatures"]:
         who = s["signer"] + (f" for {s['on_behalf_of']}" if s["on_behalf_of"] else "")
         meaning = s["meaning"] + (f" Conditions: {s['conditions']}" if s["conditions"] else "")
+        if s["override_reason"]:
+            meaning += f" Against the recommendation, because: {s['override_reason']}"
         if s["invalidated_at"]:
             meaning += f" INVALIDATED {s['invalidated_at']}: {s['invalidated_reason']}"
         rows.append(

@@ -38,47 +38,91 @@ def definition_is_open(gate: Gate) -> bool:
 # Services, views and selectors all ask here; the rules below are the ones signing enforces.
 
 
-def _approver_ids(gates: list[Gate]) -> dict[int, set[int]]:
-    """Per gate, the ids of its required approvers: active users named on it, and active
-    members holding a role it asks for on its project or programme. Two queries for any number
-    of gates (each gate with its project loaded)."""
-    ids: dict[int, set[int]] = {gate.pk: set() for gate in gates}
-    roles: dict[int, set[str]] = {gate.pk: set() for gate in gates}
-    for gate_id, user_id, role, active in GateApprover.objects.filter(gate__in=gates).values_list(
-        "gate_id", "user_id", "role", "user__is_active"
-    ):
-        if user_id:
-            if active:
-                ids[gate_id].add(user_id)
-        elif role:
-            roles[gate_id].add(role)
-    wanted = set().union(*roles.values())
+def _slot_holders(gates: list[Gate]) -> dict[int, dict[int, set[int]]]:
+    """Per gate, per approver slot, the ids of the people who may fill it: the active user
+    named on the slot, or the active members holding the role it asks for on the gate's
+    project or programme. Two queries for any number of gates (each with its project)."""
+    holders: dict[int, dict[int, set[int]]] = {gate.pk: {} for gate in gates}
+    by_role: dict[int, list[tuple[int, str]]] = {gate.pk: [] for gate in gates}
+    for slot_id, gate_id, user_id, role, active in GateApprover.objects.filter(
+        gate__in=gates
+    ).values_list("pk", "gate_id", "user_id", "role", "user__is_active"):
+        holders[gate_id][slot_id] = {user_id} if user_id and active else set()
+        if not user_id and role:
+            by_role[gate_id].append((slot_id, role))
+    wanted = {role for slots in by_role.values() for _, role in slots}
     if wanted:
         members = list(
             Membership.objects.filter(role__in=wanted, user__is_active=True)
             .filter(
-                Q(project_id__in={gate.project_id for gate in gates if roles[gate.pk]})
+                Q(project_id__in={gate.project_id for gate in gates if by_role[gate.pk]})
                 | Q(
-                    programme_id__in={gate.project.programme_id for gate in gates if roles[gate.pk]}
+                    programme_id__in={
+                        gate.project.programme_id for gate in gates if by_role[gate.pk]
+                    }
                 )
             )
             .values_list("user_id", "role", "project_id", "programme_id")
         )
         for gate in gates:
-            ids[gate.pk] |= {
-                user_id
-                for user_id, role, project_id, programme_id in members
-                if role in roles[gate.pk]
-                and (project_id == gate.project_id or programme_id == gate.project.programme_id)
-            }
-    return ids
+            for slot_id, wanted_role in by_role[gate.pk]:
+                holders[gate.pk][slot_id] = {
+                    user_id
+                    for user_id, role, project_id, programme_id in members
+                    if role == wanted_role
+                    and (project_id == gate.project_id or programme_id == gate.project.programme_id)
+                }
+    return holders
+
+
+def _approver_ids(gates: list[Gate]) -> dict[int, set[int]]:
+    """Per gate, the ids of everyone who may fill one of its slots."""
+    return {
+        gate_id: set().union(*slots.values()) if slots else set()
+        for gate_id, slots in _slot_holders(gates).items()
+    }
+
+
+def slot_holders(gate: Gate) -> dict[int, set[int]]:
+    """Per approver slot of `gate`, the ids of the people who may fill it."""
+    return _slot_holders([gate])[gate.pk]
+
+
+def fill_slots(holders: dict[int, set[int]], people) -> dict[int, int]:
+    """Slots are people: the largest assignment of `people` (ids) to the slots each may fill,
+    one person to at most one slot and one slot to at most one person, as {slot: person}.
+    Whoever signs first, the assignment is the best possible one (augmenting paths), so that
+    "all" over two role slots needs two different people and no early signer blocks a later
+    one who could only fill the slot the first took."""
+    people = set(people)
+    filled: dict[int, int] = {}  # slot -> person
+
+    def place(person: int, tried: set[int]) -> bool:
+        for slot, eligible in holders.items():
+            if person in eligible and slot not in tried:
+                tried.add(slot)
+                if slot not in filled or place(filled[slot], tried):
+                    filled[slot] = person
+                    return True
+        return False
+
+    for person in sorted(people):
+        place(person, set())
+    return filled
 
 
 def required_approvers(gate: Gate) -> list:
-    """Every user whose signature the gate asks for: users named on it, and members holding a
-    role it asks for (active users only), by id."""
+    """Everyone who may fill one of the gate's slots (active users named on it, and active
+    members holding a role it asks for), by id."""
     ids = _approver_ids([gate])[gate.pk]
     return list(get_user_model().objects.filter(pk__in=ids).order_by("pk")) if ids else []
+
+
+def unfillable_slots(holders: dict[int, set[int]]) -> int:
+    """How many of the slots no assignment of distinct people can fill: a slot nobody holds,
+    or two slots only the same person could fill."""
+    everyone = set().union(*holders.values()) if holders else set()
+    return len(holders) - len(fill_slots(holders, everyone))
 
 
 def _active_delegations(user: User, *, gates, now=None) -> QuerySet[GateDelegation]:

@@ -4,7 +4,7 @@ carries the signer's printed name, the date and time with its time zone, and its
 from django.utils import timezone
 
 from core.people import display_name
-from gates import services
+from gates import evidence, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.models import Gate, SignOffDecision
 
@@ -20,10 +20,42 @@ def _when(moment) -> str:
     return f"{local:%d %b %Y, %H:%M:%S} {local.tzname()}"
 
 
+def _comparison(as_signed) -> dict | None:
+    if as_signed is None:
+        return None
+    comparison = as_signed.comparison
+    return {
+        "signer": as_signed.signer,
+        "signed_at": _when(as_signed.signed_at),
+        "recommendation_as_signed": comparison.signed_recommendation,
+        "recommendation_now": comparison.now_recommendation,
+        "changed": comparison.changed,
+        "criteria": [
+            {
+                "text": row.text,
+                "critical": row.critical,
+                "as_signed": row.then_result,
+                "as_signed_evidence": row.then_evidence,
+                "now": row.now_result,
+                "now_evidence": row.now_evidence,
+                "changed": row.changed,
+            }
+            for row in comparison.criteria
+        ],
+        "risks": [
+            {"risk": name, "as_signed": then, "now": now, "changed": changed}
+            for name, then, now, changed in comparison.risks
+        ],
+    }
+
+
 def gate_record(gate: Gate) -> dict:
     evaluation = evaluate_gate(gate)
+    pack = evidence.evidence_pack(gate, evaluation)
     intact, verification = services.gate_audit_verify(gate=gate)
-    signoffs = gate.signoffs.select_related("signer", "on_behalf_of").order_by("signed_at")
+    signoffs = list(
+        gate.signoffs.select_related("signer", "on_behalf_of", "evidence").order_by("signed_at")
+    )
     return {
         "gate": gate.pk,
         "project": gate.project.code,
@@ -35,19 +67,29 @@ def gate_record(gate: Gate) -> dict:
         "decided_at": _when(gate.decided_at) if gate.decided_at else None,
         "decision_rule": gate.get_decision_rule_display(),
         "rollback_recommended": bool(gate.rollback_recommended_at),
-        "recommendation": evaluation.recommendation,
-        # What a signer signs: the hash of the gate as shown here (criteria as judged,
-        # approvers, rule), sent back as `seen_hash` with the signature.
-        "content_hash": services.snapshot_hash(services.gate_snapshot(gate, evaluation)),
+        "recommendation": evaluation.recommendation.label,
+        "overridden_recommendation": gate.get_overridden_recommendation_display() or None,
+        "override_reason": gate.override_reason or None,
+        "rollback_unjudged": gate.rollback_unjudged or None,
+        # What a signer signs: the evidence as shown here, sent back as `evidence` with the
+        # signature; `content_hash` is its fingerprint.
+        "content_hash": evidence.pack_hash(pack),
+        "evidence": evidence.pack_token(pack),
         "criteria": [
             {
                 "text": c.text,
                 "critical": c.critical,
-                "result": c.result,
+                "result": c.result_label,
                 "evidence": c.evidence,
+                "value": c.value,
+                "unit": c.unit,
+                "measured_at": _when(c.measured_at) if c.measured_at else None,
+                "source": c.source or None,
             }
             for c in evaluation.criteria
         ],
+        "linked_risks": pack["risks"],
+        "evidence_as_signed": _comparison(selectors.evidence_as_signed(gate, signoffs, pack)),
         "signatures": [
             {
                 "id": s.pk,
@@ -60,6 +102,8 @@ def gate_record(gate: Gate) -> dict:
                 "conditions": s.conditions,
                 "comment": s.comment,
                 "content_hash": s.content_hash,
+                "evidence_as_signed": s.evidence.content if s.evidence_id else None,
+                "override_reason": s.override_reason or None,
                 "invalidated_at": _when(s.invalidated_at) if s.invalidated_at else None,
                 "invalidated_reason": s.invalidated_reason or None,
             }

@@ -1,5 +1,6 @@
 """Reads of gates that pages share."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
@@ -7,6 +8,7 @@ from django.urls import reverse
 
 from core.people import PORTAL, display_name
 from gates import policy
+from gates.evidence import EvidenceComparison, compare
 from gates.facts import GateFact
 from gates.models import (
     Decision,
@@ -104,6 +106,10 @@ def gate_status_facts(pipeline: list[Gate]) -> list[GateFact]:
             due_date=gate.due_date,
             rollback_recommended_at=gate.rollback_recommended_at,
             rollback_reason=gate.rollback_reason,
+            rollback_unjudged=gate.rollback_unjudged,
+            overridden_recommendation=gate.overridden_recommendation,
+            overridden_recommendation_label=gate.get_overridden_recommendation_display(),
+            override_reason=gate.override_reason,
         )
         for gate in pipeline
     ]
@@ -136,3 +142,61 @@ def gate_activity(
 
 def _decision_label(value: str) -> str:
     return {**dict(SignOffDecision.choices), **dict(Decision.choices)}.get(value, value)
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    label: str  # the slot as the plan names it: "CTO (any executive)"
+    filled_by: str  # who fills it, in words; "" while open
+    decision: str  # their decision, in words
+
+
+def slot_rows(gate: Gate, holders: dict[int, set[int]], signoffs: list[SignOff]) -> list[SlotRow]:
+    """Each approver slot of `gate` with the person whose valid signature fills it (one
+    person per slot, `policy.fill_slots`)."""
+    valid = [s for s in signoffs if s.invalidated_at is None]
+    by_person = {(s.on_behalf_of_id or s.signer_id): s for s in valid}
+    filled = policy.fill_slots(holders, by_person)
+    rows = []
+    for slot in gate.approvers.select_related("user").order_by("pk"):
+        signoff = by_person.get(filled.get(slot.pk))
+        who = ""
+        if signoff:
+            who = display_name(signoff.on_behalf_of or signoff.signer)
+            if signoff.on_behalf_of_id:
+                who += f" (signed by {display_name(signoff.signer)})"
+        rows.append(
+            SlotRow(
+                label=str(slot),
+                filled_by=who,
+                decision=signoff.get_decision_display() if signoff else "",
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class EvidenceAsSigned:
+    signer: str
+    signed_at: datetime
+    comparison: EvidenceComparison
+
+
+def evidence_as_signed(gate: Gate, signoffs: list[SignOff], now: dict) -> EvidenceAsSigned | None:
+    """For a decided gate, the evidence the deciding signature was given on, beside the
+    evidence now; None while undecided or for signatures that kept no evidence."""
+    if gate.state != GateState.DECIDED:
+        return None
+    deciding = [
+        s
+        for s in signoffs
+        if s.invalidated_at is None and s.evidence_id and s.signed_at <= gate.decided_at
+    ]
+    if not deciding:
+        return None
+    last = deciding[-1]
+    return EvidenceAsSigned(
+        signer=display_name(last.on_behalf_of or last.signer),
+        signed_at=last.signed_at,
+        comparison=compare(last.evidence.content, now),
+    )

@@ -2,17 +2,18 @@
 
 import hashlib
 import json
-from dataclasses import asdict
 
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.people import display_name
 from core.request_context import security_event
-from gates import policy
-from gates.evaluation import GateEvaluation, evaluate_gate
+from gates import evidence, policy
+from gates.evaluation import Result, evaluate_gate
 from gates.models import (
+    OVERRIDDEN_RECOMMENDATIONS,
     AuditAction,
     Decision,
     DecisionRule,
@@ -23,6 +24,7 @@ from gates.models import (
     GateDelegation,
     GateKind,
     GateState,
+    Recommendation,
     SignOff,
     SignOffDecision,
 )
@@ -46,13 +48,9 @@ class PasswordRefused(GateRefused):
 # The audit trail
 
 
-def _canonical(data) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
 def _entry_hash(entry: GateAuditEntry) -> str:
     return hashlib.sha256(
-        _canonical(
+        evidence.canonical(
             {
                 "gate": entry.gate_id,
                 "sequence": entry.sequence,
@@ -76,8 +74,8 @@ def _audit(gate: Gate, *, actor, action: str, before=None, after=None, at=None) 
         at=(at or timezone.now()).replace(microsecond=0),
         actor=actor,
         action=action,
-        before=json.loads(_canonical(before or {})),
-        after=json.loads(_canonical(after or {})),
+        before=json.loads(evidence.canonical(before or {})),
+        after=json.loads(evidence.canonical(after or {})),
         previous_hash=last.entry_hash if last else GENESIS,
     )
     entry.entry_hash = _entry_hash(entry)
@@ -117,34 +115,12 @@ def gate_audit_verify(*, gate: Gate) -> tuple[bool, str]:
     return True, f"{expected_sequence - 1} entries, intact."
 
 
-# What is signed
-
-
-def gate_snapshot(gate: Gate, evaluation: GateEvaluation) -> dict:
-    """The canonical record an approver signs: the gate, its criteria as judged now, and the
-    set of required approvers."""
-    approvers = sorted(
-        (slot.pk, slot.user_id or 0, slot.role, slot.title) for slot in gate.approvers.all()
-    )
-    return {
-        "gate": gate.pk,
-        "project": gate.project_id,
-        "name": gate.name,
-        "kind": gate.kind,
-        "rollout_percent": gate.rollout_percent,
-        "decision_rule": gate.decision_rule,
-        "quorum": gate.quorum,
-        "criteria": [asdict(result) for result in evaluation.criteria],
-        "approvers": [list(slot) for slot in approvers],
-    }
-
-
-def snapshot_hash(snapshot: dict) -> str:
-    return hashlib.sha256(_canonical(snapshot)).hexdigest()
+# What is signed: the evidence pack (gates.evidence)
 
 
 def gate_current_hash(gate: Gate) -> str:
-    return snapshot_hash(gate_snapshot(gate, evaluate_gate(gate)))
+    """The hash of the gate's evidence as it stands now."""
+    return evidence.pack_hash(evidence.evidence_pack(gate))
 
 
 def signoff_verify(signoff: SignOff) -> bool:
@@ -209,16 +185,22 @@ def gate_sign(
     signer,
     decision: str,
     password: str,
-    seen_hash: str,
     request,
+    evidence_token: str = "",
+    seen_hash: str = "",
     comment: str = "",
     conditions: str = "",
+    override_reason: str = "",
 ) -> SignOff:
-    """Sign `gate` for `signer`, who proves it is them with their password, on the snapshot
-    they saw (`seen_hash`); `request` is the HTTP request, for the login lockout, which a wrong
-    password counts towards. Refused, changing nothing, if the gate is not open, the signer is
-    not a required approver, the password is wrong, they signed already, or the gate changed
-    since they read it. May decide the gate."""
+    """Sign `gate` for `signer`, who proves it is them with their password, on the evidence
+    they were shown: `evidence_token` as the page or the API handed it out (or, failing that,
+    `seen_hash`, which must be the hash of the evidence as it stands now). `request` is the
+    HTTP request, for the login lockout, which a wrong password counts towards.
+
+    Refused, changing nothing, if the gate is not open, the signer is not a required approver
+    or signed already, the password is wrong, a verdict, the recommendation or the gate's
+    definition changed since they were shown it (the message says which), or they approve
+    against a NO-GO or INCONCLUSIVE recommendation without a reason. May decide the gate."""
     # Checked before the transaction, so that a failed attempt is kept for the lockout.
     if authenticate(request, username=signer.get_username(), password=password) != signer:
         security_event("signature_refused", gate=gate.pk, signer=signer.get_username())
@@ -227,9 +209,11 @@ def gate_sign(
         gate=gate,
         signer=signer,
         decision=decision,
+        evidence_token=evidence_token,
         seen_hash=seen_hash,
         comment=comment,
         conditions=conditions,
+        override_reason=override_reason,
     )
     security_event(
         "gate_signed",
@@ -241,8 +225,34 @@ def gate_sign(
     return signoff
 
 
+def _shown_pack(gate: Gate, *, evidence_token: str, seen_hash: str, current: dict) -> dict:
+    """The evidence the signer was shown: the pack the token carries, or the current one if
+    `seen_hash` names it."""
+    if evidence_token:
+        try:
+            return evidence.pack_from_token(evidence_token, gate)
+        except evidence.EvidenceRefused as refused:
+            raise GateRefused(str(refused)) from None
+    if seen_hash and seen_hash == evidence.pack_hash(current):
+        return current
+    raise GateRefused(
+        "The gate's evidence changed since it was read (or none was sent with the signature); "
+        "read the gate again and sign with the evidence it gives you."
+    )
+
+
+def _changes_message(changes: list[str]) -> str:
+    return (
+        "Since the gate was shown to you, "
+        + "; ".join(changes)
+        + ". Review it again and sign what you see now."
+    )
+
+
 @transaction.atomic
-def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
+def _sign(
+    *, gate, signer, decision, evidence_token, seen_hash, comment, conditions, override_reason
+) -> SignOff:
     gate = _locked(gate)
     if gate.state != GateState.OPEN:
         raise GateRefused(
@@ -253,17 +263,27 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
         raise GateRefused("You are not a required approver of this gate.")
     on_behalf_of = None if represented == signer else represented
     if policy.has_signed(gate, represented):
-        raise GateRefused(f"{represented.get_username()} has already signed this gate.")
+        raise GateRefused(f"{display_name(represented)} has already signed this gate.")
     if decision not in SignOffDecision.values:
         raise GateRefused("Choose approve, reject, or approve with conditions.")
     if decision == SignOffDecision.APPROVE_WITH_CONDITIONS and not conditions.strip():
         raise GateRefused("Approving with conditions needs the conditions.")
-    current = gate_current_hash(gate)
-    if current != seen_hash:
+    current = evidence.evidence_pack(gate)
+    shown = _shown_pack(gate, evidence_token=evidence_token, seen_hash=seen_hash, current=current)
+    changes = evidence.decisive_changes(shown, current)
+    if changes:
+        raise GateRefused(_changes_message(changes))
+    approving = decision != SignOffDecision.REJECT
+    advice = Recommendation(shown["recommendation"])
+    override_reason = override_reason.strip()
+    if approving and advice in OVERRIDDEN_RECOMMENDATIONS and not override_reason:
         raise GateRefused(
-            "The gate changed while you were reading it (criteria, values or approvers); "
-            "review it again and sign what you see now."
+            f"The recommendation is {advice.label}: approving against it needs your reason, "
+            "which is recorded with your signature and shown to the project's managers."
         )
+    if not (approving and advice in OVERRIDDEN_RECOMMENDATIONS):
+        override_reason = ""  # only an approval against the advice is an override
+    pack = evidence.pack_store(gate, shown)
     try:
         with transaction.atomic():
             signoff = SignOff.objects.create(
@@ -273,8 +293,10 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
                 conditions=conditions.strip(),
                 comment=comment.strip(),
                 signed_at=timezone.now(),
-                content_hash=current,
+                content_hash=pack.content_hash,
+                evidence=pack,
                 on_behalf_of=on_behalf_of,
+                override_reason=override_reason,
             )
     except IntegrityError:
         raise GateRefused("You have already signed this gate.") from None
@@ -287,37 +309,62 @@ def _sign(*, gate, signer, decision, seen_hash, comment, conditions) -> SignOff:
             "signer": signer.pk,
             "on_behalf_of": on_behalf_of.pk if on_behalf_of else None,
             "decision": decision,
-            "content_hash": current,
+            "content_hash": pack.content_hash,
+            "recommendation": advice.value,
             "conditions": signoff.conditions,
+            "override_reason": override_reason,
         },
     )
+    if override_reason:
+        _notify_override(gate, signoff, advice)
     _decide_if_due(gate, by=signer)
     return signoff
 
 
+def _notify_override(gate: Gate, signoff: SignOff, advice: Recommendation) -> None:
+    who = display_name(signoff.on_behalf_of or signoff.signer)
+    notification_services.notify(
+        users=project_selectors.project_managers(project=gate.project),
+        kind=NotificationKind.GATE_OVERRIDDEN,
+        title=f"{gate.project.code} {gate.name}: approved against {advice.label}",
+        body=f"{who} approved against the {advice.label} recommendation: {signoff.override_reason}",
+        url=reverse("gate-detail", args=[gate.pk]),
+        dedupe_key=f"gate-override:{signoff.pk}",
+    )
+
+
 def _decide_if_due(gate: Gate, *, by) -> Decision | None:
-    """Decide the gate once its rule is met; returns the decision, if one was made now."""
-    approvers = policy.required_approvers(gate)
-    valid = list(gate.signoffs.filter(invalidated_at__isnull=True))
+    """Decide the gate once its rule is met; returns the decision, if one was made now.
+
+    Slots are people: each approval fills at most one slot, and a slot is filled by one
+    person (`policy.fill_slots`). "All" needs every slot filled by an approval and no
+    rejection; "any" needs one filled slot, and is NO-GO once nobody who has not rejected
+    could fill one; a quorum of N needs N filled slots, and is NO-GO once the people who have
+    not rejected could no longer fill N."""
+    holders = policy.slot_holders(gate)
+    eligible = set().union(*holders.values()) if holders else set()
+    valid = list(gate.signoffs.filter(invalidated_at__isnull=True).select_related("evidence"))
     approvals = [s for s in valid if s.decision != SignOffDecision.REJECT]
     rejections = [s for s in valid if s.decision == SignOffDecision.REJECT]
-    approved_for = {s.on_behalf_of_id or s.signer_id for s in approvals}
+    approved = policy.fill_slots(holders, {s.on_behalf_of_id or s.signer_id for s in approvals})
+    rejected_by = {s.on_behalf_of_id or s.signer_id for s in rejections}
+    still_possible = len(policy.fill_slots(holders, eligible - rejected_by))
     rule = gate.decision_rule
     outcome = None
     if rule == DecisionRule.ALL:
         if rejections:
             outcome = Decision.NO_GO
-        elif approved_for >= {user.pk for user in approvers}:
+        elif holders and len(approved) == len(holders):
             outcome = Decision.GO
     elif rule == DecisionRule.ANY:
-        if approvals:
+        if approved:
             outcome = Decision.GO
-        elif rejections and len(rejections) == len(approvers):
+        elif rejections and still_possible == 0:
             outcome = Decision.NO_GO
     elif rule == DecisionRule.QUORUM:
-        if len(approvals) >= gate.quorum:
+        if len(approved) >= gate.quorum:
             outcome = Decision.GO
-        elif len(approvers) - len(rejections) < gate.quorum:
+        elif still_possible < gate.quorum:
             outcome = Decision.NO_GO
     if outcome is None:
         return None
@@ -326,8 +373,17 @@ def _decide_if_due(gate: Gate, *, by) -> Decision | None:
     ):
         outcome = Decision.CONDITIONAL_GO
     now = timezone.now()
+    overrides = [s for s in approvals if s.override_reason] if outcome != Decision.NO_GO else []
+    against = overridden_recommendation(overrides)
+    override_reason = "; ".join(
+        f"{display_name(s.on_behalf_of or s.signer)}: {s.override_reason}" for s in overrides
+    )
     decided = Gate.objects.filter(pk=gate.pk, state=GateState.OPEN).update(
-        state=GateState.DECIDED, decision=outcome, decided_at=now
+        state=GateState.DECIDED,
+        decision=outcome,
+        decided_at=now,
+        overridden_recommendation=against,
+        override_reason=override_reason,
     )
     if not decided:
         return None  # someone else decided it: a gate is decided once
@@ -337,13 +393,22 @@ def _decide_if_due(gate: Gate, *, by) -> Decision | None:
         actor=by,
         action=AuditAction.DECIDED,
         before={"state": GateState.OPEN},
-        after={"state": GateState.DECIDED, "decision": outcome, "conditions": conditions},
+        after={
+            "state": GateState.DECIDED,
+            "decision": outcome,
+            "conditions": conditions,
+            "overridden_recommendation": against,
+            "override_reason": override_reason,
+        },
         at=now,
     )
     _follow_up_conditions(gate, conditions, by=by)
     label = Decision(outcome).label
     notification_services.notify(
-        users=[*approvers, *project_selectors.project_managers(project=gate.project)],
+        users=[
+            *policy.required_approvers(gate),
+            *project_selectors.project_managers(project=gate.project),
+        ],
         kind=NotificationKind.GATE_DECIDED,
         title=f"{gate.project.code} {gate.name}: {label}",
         body="Conditions: " + "; ".join(conditions) if conditions else f"Decided {label}.",
@@ -351,6 +416,16 @@ def _decide_if_due(gate: Gate, *, by) -> Decision | None:
         dedupe_key=f"gate-decided:{gate.pk}",
     )
     return outcome
+
+
+def overridden_recommendation(overrides: list[SignOff]) -> str:
+    """The advice a decision went against: NO-GO if any overriding signer was shown NO-GO,
+    else INCONCLUSIVE; "" without overrides."""
+    shown = {s.evidence.content["recommendation"] for s in overrides if s.evidence_id}
+    for advice in OVERRIDDEN_RECOMMENDATIONS:
+        if advice in shown:
+            return advice
+    return ""
 
 
 def _follow_up_conditions(gate: Gate, conditions: list[str], *, by) -> None:
@@ -515,13 +590,19 @@ def rollout_watch(*, now=None) -> list[Gate]:
     now = now or timezone.now()
     marked = []
     for stage in live_rollout_stages():
-        evaluation = evaluate_gate(stage)
+        evaluation = evaluate_gate(stage, now=now)
         triggers = {c.pk for c in stage.criteria.filter(rollback=True)}
-        failing = [
-            c for c in evaluation.criteria if c.criterion_id in triggers and c.result != "met"
-        ]
+        judged = [c for c in evaluation.criteria if c.criterion_id in triggers]
+        failing = [c for c in judged if c.result in (Result.NOT_MET, Result.CONDITIONAL)]
+        unjudged = "; ".join(
+            f"{c.text} ({c.evidence})" for c in judged if c.result == Result.INCONCLUSIVE
+        )
         with transaction.atomic():
             gate = _locked(stage)
+            if gate.rollback_unjudged != unjudged:
+                # A trigger that cannot be judged is no reason to roll back, nor a pass: the
+                # stage says so until a fresh value judges it.
+                Gate.objects.filter(pk=gate.pk).update(rollback_unjudged=unjudged)
             if failing and not gate.rollback_recommended_at:
                 reason = "; ".join(f"{c.text} ({c.evidence})" for c in failing)
                 Gate.objects.filter(pk=gate.pk).update(

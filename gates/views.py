@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.sessions import session_renew
 from core.htmx import redirect_after_save
 from core.people import display_name
-from gates import policy, selectors, services
+from gates import evidence, policy, selectors, services
 from gates.evaluation import evaluate_gate
 from gates.forms import DelegateForm, SignForm
 from gates.models import GateCriterion, GateState
@@ -27,12 +27,15 @@ PAGE = "gates/gate_detail.html"
 
 def _context(request, gate, form=None, problem=""):
     evaluation = evaluate_gate(gate)
-    seen_hash = services.snapshot_hash(services.gate_snapshot(gate, evaluation))
+    pack = evidence.evidence_pack(gate, evaluation)
+    holders = policy.slot_holders(gate)
     approvers = policy.required_approvers(gate)
     is_approver = request.user in approvers
     # Someone who is not an approver themselves signs for the approver who delegated to them.
     delegation = None if is_approver else policy.active_delegation(gate, request.user)
-    signoffs = list(gate.signoffs.select_related("signer", "on_behalf_of").order_by("signed_at"))
+    signoffs = list(
+        gate.signoffs.select_related("signer", "on_behalf_of", "evidence").order_by("signed_at")
+    )
     intact, chain_message = services.gate_audit_verify(gate=gate)
     return {
         "gate": gate,
@@ -42,12 +45,20 @@ def _context(request, gate, form=None, problem=""):
         "delegation": delegation,
         "may_delegate": is_approver and gate.state in (GateState.DRAFT, GateState.OPEN),
         "members": gate.project.memberships.select_related("user").exclude(user=request.user),
-        "slots": list(gate.approvers.select_related("user")),
+        "slots": selectors.slot_rows(gate, holders, signoffs),
+        "unfillable": policy.unfillable_slots(holders),
         "signoffs": [(s, MEANINGS[s.decision]) for s in signoffs],
+        "as_signed": selectors.evidence_as_signed(gate, signoffs, pack),
         "may_sign": policy.can_sign(request.user, gate),
         "may_manage": project_policy.can_manage_project(request.user, gate.project),
         "form": form
-        or SignForm(initial={"seen_hash": seen_hash, "username": request.user.get_username()}),
+        or SignForm(
+            initial={
+                "evidence": evidence.pack_token(pack),
+                "username": request.user.get_username(),
+            },
+            advice=evaluation.recommendation,
+        ),
         "problem": problem,
         "audit": list(gate.audit_entries.select_related("actor").order_by("sequence")),
         "chain_intact": intact,
@@ -55,7 +66,17 @@ def _context(request, gate, form=None, problem=""):
         "may_attest": project_policy.can_edit_project(request.user, gate.project)
         and gate.state in (GateState.DRAFT, GateState.OPEN),
         "rollback_ids": set(gate.criteria.filter(rollback=True).values_list("pk", flat=True)),
+        "risks": pack["risks"],
+        "checklists": pack["checklists"],
     }
+
+
+def _shown_advice(token: str, gate) -> str | None:
+    """The recommendation on the evidence the signer was shown, if the token is sound."""
+    try:
+        return evidence.pack_from_token(token, gate)["recommendation"]
+    except evidence.EvidenceRefused:
+        return None
 
 
 @require_GET
@@ -69,7 +90,7 @@ def gate_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def gate_sign(request: HttpRequest, pk: int) -> HttpResponse:
     gate = policy.get_gate_for(request.user, pk)
-    form = SignForm(request.POST)
+    form = SignForm(request.POST, advice=_shown_advice(request.POST.get("evidence", ""), gate))
     problem = ""
     if form.is_valid():
         if form.cleaned_data["username"] != request.user.get_username():
@@ -81,9 +102,10 @@ def gate_sign(request: HttpRequest, pk: int) -> HttpResponse:
                     signer=request.user,
                     decision=form.cleaned_data["decision"],
                     password=form.cleaned_data["password"],
-                    seen_hash=form.cleaned_data["seen_hash"],
+                    evidence_token=form.cleaned_data["evidence"],
                     comment=form.cleaned_data["comment"],
                     conditions=form.cleaned_data["conditions"],
+                    override_reason=form.cleaned_data.get("override_reason", ""),
                     request=request,
                 )
             except services.GateRefused as refused:
@@ -96,16 +118,19 @@ def gate_sign(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect_after_save(request, reverse("gate-detail", args=[gate.pk]))
     gate.refresh_from_db()
     if problem:
-        # Their choices again, the password empty, and the snapshot as it is now: what they
+        # Their words again, the password empty, and the evidence as it is now: what they
         # sign next is what the page shows them next.
+        evaluation = evaluate_gate(gate)
         form = SignForm(
             initial={
                 "decision": form.data.get("decision"),
                 "conditions": form.data.get("conditions", ""),
+                "override_reason": form.data.get("override_reason", ""),
                 "comment": form.data.get("comment", ""),
                 "username": request.user.get_username(),
-                "seen_hash": services.gate_current_hash(gate),
-            }
+                "evidence": evidence.pack_token(evidence.evidence_pack(gate, evaluation)),
+            },
+            advice=evaluation.recommendation,
         )
     context = _context(request, gate, form=form, problem=problem)
     template = f"{PAGE}#sign-form" if request.htmx else PAGE
@@ -174,6 +199,55 @@ def gate_audit_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
             record["audit"]["verification"],
         ]
     )
+    if record["overridden_recommendation"]:
+        writer.writerow(
+            [
+                "override",
+                f"approved against {record['overridden_recommendation']}",
+                record["override_reason"],
+            ]
+        )
+    as_signed = record["evidence_as_signed"]
+    if as_signed:
+        writer.writerow([])
+        writer.writerow(["evidence as signed by", as_signed["signer"], as_signed["signed_at"]])
+        writer.writerow(
+            ["criterion", "as signed", "evidence as signed", "now", "evidence now", "changed"]
+        )
+        writer.writerow(
+            [
+                "recommendation",
+                as_signed["recommendation_as_signed"],
+                "",
+                as_signed["recommendation_now"],
+                "",
+                "yes"
+                if as_signed["recommendation_as_signed"] != as_signed["recommendation_now"]
+                else "no",
+            ]
+        )
+        for row in as_signed["criteria"]:
+            writer.writerow(
+                [
+                    row["text"],
+                    row["as_signed"],
+                    row["as_signed_evidence"],
+                    row["now"],
+                    row["now_evidence"],
+                    "yes" if row["changed"] else "no",
+                ]
+            )
+        for row in as_signed["risks"]:
+            writer.writerow(
+                [
+                    f"risk {row['risk']}",
+                    row["as_signed"],
+                    "",
+                    row["now"],
+                    "",
+                    "yes" if row["changed"] else "no",
+                ]
+            )
     response = HttpResponse(out.getvalue(), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="gate-{gate.pk}-audit.csv"'
     return response

@@ -25,7 +25,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from metrics import charts, status
-from metrics.facts import KPIFact
+from metrics.facts import KPIFact, Reading
 from metrics.models import (
     KPI,
     KPICategory,
@@ -34,6 +34,7 @@ from metrics.models import (
     Measurement,
     MeasurementHour,
     MetricSource,
+    SourceKind,
 )
 from projects.models import Project
 
@@ -72,6 +73,28 @@ def kpi_latest_values(*, kpi_ids) -> dict[int, tuple[datetime, float]]:
         .values_list("pk", "latest_at", "latest_value")
     )
     return {pk: (at, value) for pk, at, value in rows}
+
+
+def kpi_latest_readings(*, kpis, now: datetime) -> dict[int, Reading]:
+    """Per KPI of `kpis` (loaded models) that has a value, its newest reading: value, time,
+    the kind of source that measured it, and whether it is fresh at `now`. One query."""
+    by_id = {kpi.pk: kpi for kpi in kpis}
+    newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
+    rows = (
+        kpis_with_latest(KPI.objects.filter(pk__in=by_id))
+        .annotate(latest_source=Subquery(newest.values("source__kind")[:1]))
+        .filter(latest_at__isnull=False)
+        .values_list("pk", "latest_at", "latest_value", "latest_source")
+    )
+    return {
+        pk: Reading(
+            at=at,
+            value=value,
+            source=SourceKind(source).label if source else "Entered by hand",
+            fresh=status.is_fresh(by_id[pk], at, now=now),
+        )
+        for pk, at, value, source in rows
+    }
 
 
 @dataclass(frozen=True)

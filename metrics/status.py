@@ -2,7 +2,7 @@
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from metrics.models import KPI, Comparator, KPIStatus
 
@@ -46,6 +46,16 @@ def near_limit(kpi: KPI, value: float) -> bool:
     return False
 
 
+def freshness_window(kpi: KPI) -> timedelta:
+    """How old a KPI's newest value may be and still judge anything: twice its cadence."""
+    return 2 * kpi.cadence
+
+
+def is_fresh(kpi: KPI, at: datetime, *, now: datetime) -> bool:
+    """Was a value measured at `at` recent enough to judge the KPI at `now`?"""
+    return now - at <= freshness_window(kpi)
+
+
 def kpi_status(kpi: KPI, latest: Sequence[tuple[datetime, float]], *, now: datetime) -> KPIStatus:
     """The status of `kpi` given its latest measurements, newest first, as (at, value).
 
@@ -57,7 +67,7 @@ def kpi_status(kpi: KPI, latest: Sequence[tuple[datetime, float]], *, now: datet
     if not latest:
         return KPIStatus.NO_DATA
     newest_at, newest = latest[0]
-    if now - newest_at > 2 * kpi.cadence:
+    if not is_fresh(kpi, newest_at, now=now):
         return KPIStatus.STALE
     if kpi.comparator is None:
         return KPIStatus.UNJUDGED

@@ -14,6 +14,7 @@ class NotificationKind(models.TextChoices):
     GATE_DECIDED = "gate_decided", "Gate decided"
     SIGNATURE_INVALIDATED = "signature_invalidated", "Signature invalidated"
     ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
+    GATE_OVERRIDDEN = "gate_overridden", "Gate approved against its recommendation"
 
 
 class Notification(models.Model):

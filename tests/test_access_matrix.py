@@ -29,6 +29,7 @@ from accounts.tokens import api_token_create
 from core.models import OutboxTask
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates import services as gate_services
+from gates.evidence import evidence_pack, pack_store
 from metrics.models import MeasurementHour
 from notifications.models import Notification, NotificationMute
 from projects import policy
@@ -398,6 +399,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     "gates.gatecriterion": AdminScope("criterion", add=M, change=M, delete=M),
     "gates.gateapprover": AdminScope("approver", add=M, change=M, delete=M),
     "gates.signoff": AdminScope("signoff", **READ_ONLY),
+    "gates.evidencepack": AdminScope("evidence", **READ_ONLY),
     "gates.gateauditentry": AdminScope("audit", **READ_ONLY),
     "gates.gatedelegation": AdminScope("delegation", **READ_ONLY),
 }
@@ -529,7 +531,10 @@ def plan_of(project, manager, approver) -> dict:
     gate = GateFactory(project=project, phase=phase)
     criterion = GateCriterionFactory(gate=gate, kind="manual", text="Runbook rehearsed")
     approver_slot = GateApproverFactory(gate=gate, role="approver")
-    signoff = SignOffFactory(gate=gate, signer=approver)
+    evidence = pack_store(gate, evidence_pack(gate))
+    signoff = SignOffFactory(
+        gate=gate, signer=approver, evidence=evidence, content_hash=evidence.content_hash
+    )
     gate_services.gate_open(gate=gate, by=manager)
     delegation = gate_services.gate_delegate(
         gate=gate,
@@ -558,6 +563,7 @@ def plan_of(project, manager, approver) -> dict:
         "criterion": criterion,
         "approver": approver_slot,
         "signoff": signoff,
+        "evidence": evidence,
         "audit": gate.audit_entries.order_by("sequence").first(),
         "delegation": delegation,
         # A member no test persona is: memberships are changed and ended on it.

@@ -14,6 +14,7 @@ from core.models import OutboxTask
 from core.versioning import StaleEdit
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates import services as gate_services
+from gates.evidence import evidence_pack, pack_store
 from gates.models import Gate
 from metrics.models import MetricSource
 from notifications import services as notification_services
@@ -54,7 +55,8 @@ def populate(project, user):
     gate = GateFactory(project=project, phase=phase)
     GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=1)
     GateApproverFactory(gate=gate, user=user)
-    SignOffFactory(gate=gate, signer=user)
+    shown = pack_store(gate, evidence_pack(gate))
+    SignOffFactory(gate=gate, signer=user, evidence=shown, content_hash=shown.content_hash)
     gate_services.gate_open(gate=gate, by=user)
     gate_services.gate_delegate(
         gate=gate,

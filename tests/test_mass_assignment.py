@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gates import services as gate_services
+from gates.evidence import current_token
 from gates.models import GateDelegation, GateState, SignOff
 from metrics.models import KPI, MetricSource
 from projects.models import ChecklistItem, Membership, Phase, Project
@@ -321,7 +322,8 @@ def test_a_sign_off_is_the_signers_own_at_the_time_it_is_given(client, alice, ca
             "gate": gate.pk,
             "decision": "approve",
             "password": PASSWORD,
-            "seen_hash": gate_services.gate_current_hash(gate),
+            "evidence": current_token(gate),
+            "override_reason": "Accepted by the steering group",
             "signer": "alice",
             "on_behalf_of": "alice",
             "signed_at": LONG_AGO,
@@ -503,7 +505,8 @@ def test_a_signature_on_the_page_is_the_signers_own(client, alice, carol, plans)
     sign = {
         "decision": "approve",
         "password": PASSWORD,
-        "seen_hash": gate_services.gate_current_hash(gate),
+        "evidence": current_token(gate),
+        "override_reason": "Accepted by the steering group",
         "signer": alice.pk,
         "signed_at": LONG_AGO,
         "on_behalf_of": alice.pk,

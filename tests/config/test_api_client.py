@@ -115,7 +115,7 @@ def test_a_generated_client_imports_a_plan_pushes_values_and_reads_the_decision(
     )
     assert (linked.kpi, linked.threshold) == (kpi.id, 15)
     before = gates_record_retrieve.sync(id=gate.id, client=client)
-    assert before.recommendation == "no_go"  # no value yet: a critical criterion unjudged
+    assert before.recommendation == "INCONCLUSIVE"  # no value yet: a critical criterion unjudged
 
     now = timezone.now().replace(microsecond=0)
     pushed = measurements_create.sync(
@@ -129,5 +129,5 @@ def test_a_generated_client_imports_a_plan_pushes_values_and_reads_the_decision(
 
     assert kpis_retrieve.sync(id=kpi.id, client=client).status.value == "on_target"
     after = gates_record_retrieve.sync(id=gate.id, client=client)
-    assert after.recommendation == "go"
-    assert after.criteria[0].result == "met"
+    assert after.recommendation == "GO"
+    assert after.criteria[0].result == "Met"

@@ -33,7 +33,7 @@ def test_load_demo_prints_a_working_password_for_every_demo_login():
     out = StringIO()
     call_command("load_demo", stdout=out)
     lines = {line.split()[0]: line.split()[1] for line in out.getvalue().splitlines()[3:]}
-    assert set(lines) >= {"pm", "approver", "exec", "admin", "contributor", "viewer"}
+    assert set(lines) >= {"pm", "approver", "product", "exec", "admin", "contributor", "viewer"}
     request = RequestFactory().post("/login/", REMOTE_ADDR="127.0.0.1")
     for username, password in lines.items():
         assert authenticate(request, username=username, password=password), username

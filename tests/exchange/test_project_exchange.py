@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from exchange.document import ProjectNotImported, project_export, project_import
 from gates import services as gate_services
+from gates.evidence import current_token
 from gates.models import Gate, GateAuditEntry, SignOff
 from metrics import services as metric_services
 from metrics.models import KPI, Measurement, MetricSource
@@ -61,8 +62,10 @@ def _sign(gate, user, decision="approve", **extra):
         signer=user,
         decision=decision,
         password=PASSWORD,
-        seen_hash=gate_services.gate_current_hash(gate),
+        evidence_token=current_token(gate),
         request=RequestFactory().post("/sign/", REMOTE_ADDR="127.0.0.1"),
+        # Kept only where the advice was NO-GO or INCONCLUSIVE: an override, as real ones are.
+        override_reason=extra.pop("override_reason", "Accepted by the steering group"),
         **extra,
     )
 

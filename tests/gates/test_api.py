@@ -40,8 +40,8 @@ def post(client, path, data):
 
 
 def sign(client, gate, **data):
-    seen = client.get(f"/api/v1/gates/{gate.pk}/record/").json()["content_hash"]
-    body = {"gate": gate.pk, "decision": "approve", "password": PASSWORD, "seen_hash": seen}
+    shown = client.get(f"/api/v1/gates/{gate.pk}/record/").json()["evidence"]
+    body = {"gate": gate.pk, "decision": "approve", "password": PASSWORD, "evidence": shown}
     return post(client, "/api/v1/sign-offs/", {**body, **data})
 
 
@@ -64,7 +64,7 @@ def test_a_signature_needs_the_password_and_is_then_recorded_with_the_gate_as_re
         "approve",
         "Latency well within budget",
     )
-    assert "password" not in body and "seen_hash" not in body
+    assert "password" not in body and "evidence" not in body
     signoff = SignOff.objects.get()
     assert signoff.content_hash == body["content_hash"]
     gate.refresh_from_db()
@@ -76,13 +76,16 @@ def test_a_signature_needs_the_password_and_is_then_recorded_with_the_gate_as_re
 
 def test_a_signature_on_a_gate_read_before_it_changed_is_refused(client, gate, carol):
     client.force_login(carol)
-    stale = client.get(f"/api/v1/gates/{gate.pk}/record/").json()["content_hash"]
+    stale = client.get(f"/api/v1/gates/{gate.pk}/record/").json()["evidence"]
     MeasurementFactory(  # the latest value now fails the criterion
         kpi=gate.criteria.get().kpi, value=650, at=timezone.now() + timedelta(seconds=1)
     )
-    response = sign(client, gate, seen_hash=stale)
+    response = sign(client, gate, evidence=stale)
     assert response.status_code == 400
-    assert "changed while you were reading" in response.json()["errors"]["non_field_errors"][0]
+    assert response.json()["errors"]["non_field_errors"] == [
+        "Since the gate was shown to you, “p95 < 500 ms” is now Not met (it was Met); the "
+        "recommendation is now NO-GO (it was GO). Review it again and sign what you see now."
+    ]
     assert not SignOff.objects.exists()
 
 
@@ -112,7 +115,11 @@ def test_a_manager_changing_a_criterion_invalidates_the_signatures_and_it_is_in_
     criterion = GateCriterionFactory(gate=gate, text="Runbook reviewed")
     services.gate_open(gate=gate, by=alice)
     client.force_login(carol)
-    assert sign(client, gate).status_code == 201
+    refused = sign(client, gate)  # the runbook is not attested: the advice is INCONCLUSIVE
+    assert (
+        "approving against it needs your reason" in refused.json()["errors"]["non_field_errors"][0]
+    )
+    assert sign(client, gate, override_reason="Runbook reviewed in the CAB").status_code == 201
 
     client.force_login(alice)
     changed = client.patch(

@@ -45,7 +45,7 @@ def sign_data(client, gate, **overrides):
         "decision": "approve",
         "username": "carol",
         "password": PASSWORD,
-        "seen_hash": form.initial["seen_hash"],
+        "evidence": form.initial["evidence"],
     }
     return {**data, **overrides}
 

@@ -8,8 +8,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
+from core.people import display_name
 from gates import services
 from gates.evaluation import Result, evaluate_gate
+from gates.evidence import current_token
 from gates.models import GateAuditEntry, SignOff
 from tests.factories import (
     ChecklistItemFactory,
@@ -49,7 +51,9 @@ def sign(gate, user, decision="approve", password=PASSWORD, **extra):
         signer=user,
         decision=decision,
         password=password,
-        seen_hash=extra.pop("seen_hash", services.gate_current_hash(gate)),
+        evidence_token=extra.pop(
+            "evidence_token", "" if "seen_hash" in extra else current_token(gate)
+        ),
         request=RequestFactory().post("/sign/", REMOTE_ADDR="127.0.0.1"),
         **extra,
     )
@@ -77,7 +81,7 @@ def test_criteria_are_judged_on_the_evidence(project_a, alice):
     assert [c.result for c in evaluation.criteria] == [
         Result.NOT_MET,
         Result.MET,
-        Result.UNKNOWN,
+        Result.INCONCLUSIVE,
         Result.NOT_MET,
         Result.MET,
     ]
@@ -132,7 +136,7 @@ def test_approval_with_conditions_decides_conditional_go(gate, carol):
         ("alice", {}, "not a required approver"),
         ("carol", {"password": "wrong"}, "password is not correct"),
         ("carol", {"decision": "approve_with_conditions"}, "needs the conditions"),
-        ("carol", {"seen_hash": "0" * 64}, "changed while you were reading"),
+        ("carol", {"seen_hash": "0" * 64}, "evidence changed since it was read"),
     ],
 )
 def test_refused_signatures_change_nothing(gate, request, who, kwargs, message):
@@ -246,13 +250,13 @@ def test_the_chain_shows_a_missing_entry(gate, carol):
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_signing_at_once_decide_the_gate_once(gate, carol):
     dave = gate.approvers.get(title="Tech Lead").user
-    seen = services.gate_current_hash(gate)
+    seen = current_token(gate)
     barrier, errors = threading.Barrier(3), []
 
     def sign_as(user):
         barrier.wait()
         try:
-            sign(gate, user, seen_hash=seen)
+            sign(gate, user, evidence_token=seen)
         except services.GateRefused as error:
             errors.append(str(error))
         finally:
@@ -275,11 +279,11 @@ def test_two_approvers_signing_at_once_decide_the_gate_once(gate, carol):
 
 @pytest.mark.django_db(transaction=True)
 def test_no_signature_lands_on_a_snapshot_that_changed_underneath(gate, carol):
-    seen = services.gate_current_hash(gate)
+    seen = current_token(gate)
     kpi = gate.criteria.get().kpi
     MeasurementFactory(kpi=kpi, value=650, at=timezone.now() + timedelta(seconds=1))
-    with pytest.raises(services.GateRefused, match="changed while you were reading"):
-        sign(gate, carol, seen_hash=seen)
+    with pytest.raises(services.GateRefused, match="“p95 < 500 ms” is now Not met"):
+        sign(gate, carol, evidence_token=seen)
     assert not SignOff.objects.exists()
 
 
@@ -346,7 +350,7 @@ def test_a_delegate_signs_for_the_approver_within_the_period(gate, carol, victor
     services.gate_delegate(gate=gate, delegator=carol, delegate=victor, until=until, by=carol)
     signoff = sign(gate, victor)
     assert signoff.on_behalf_of == carol
-    with pytest.raises(services.GateRefused, match="carol has already signed"):
+    with pytest.raises(services.GateRefused, match=f"{display_name(carol)} has already signed"):
         sign(gate, carol)
     sign(gate, dave)
     gate.refresh_from_db()
@@ -384,13 +388,14 @@ def test_the_deciding_signature_racing_a_criterion_change(project_a, alice, caro
     criterion = GateCriterionFactory(gate=gate, kind="manual", critical=False, text="Runbook ready")
     GateApproverFactory(gate=gate, user=carol, role="")
     services.gate_open(gate=gate, by=alice)
-    seen = services.gate_current_hash(gate)
+    seen = current_token(gate)
+    seen_hash = services.gate_current_hash(gate)
     barrier, outcome = threading.Barrier(2), {}
 
     def deciding_signature():
         barrier.wait()
         try:
-            sign(gate, carol, seen_hash=seen)
+            sign(gate, carol, evidence_token=seen)
             outcome["signed"] = True
         except services.GateRefused as refused:
             outcome["refused"] = str(refused)
@@ -423,9 +428,9 @@ def test_the_deciding_signature_racing_a_criterion_change(project_a, alice, caro
         assert gate.state == "decided" and entries.index("decided") < entries.index(
             "criterion_changed"
         )
-        assert SignOff.objects.get(gate=gate).content_hash == seen
+        assert SignOff.objects.get(gate=gate).content_hash == seen_hash
     else:
-        assert "changed while you were reading" in outcome["refused"]
+        assert "the gate's definition changed" in outcome["refused"]
         assert gate.state == "open" and not SignOff.objects.filter(gate=gate).exists()
     assert services.gate_audit_verify(gate=gate)[0]
 

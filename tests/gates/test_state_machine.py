@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gates import services
+from gates.evidence import current_token
 from gates.models import AuditAction, GateState, SignOff
 from tests.factories import GateApproverFactory, GateCriterionFactory, GateFactory, UserFactory
 
@@ -49,7 +50,7 @@ def act(action, gate, users):
             signer=users[who],
             decision=decision,
             password=PASSWORD,
-            seen_hash=services.gate_current_hash(gate),
+            evidence_token=current_token(gate),
             request=request,
             conditions="Rehearse rollback" if decision == "approve_with_conditions" else "",
         )

@@ -8,7 +8,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from core.people import display_name
 from gates import policy, selectors, services
+from gates.evidence import current_token
 from tests.factories import GateApproverFactory, GateFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +47,7 @@ def sign(gate, user):
         signer=user,
         decision="approve",
         password=PASSWORD,
-        seen_hash=services.gate_current_hash(gate),
+        evidence_token=current_token(gate),
         request=RequestFactory().post("/sign/", REMOTE_ADDR="127.0.0.1"),
     )
 
@@ -62,7 +64,7 @@ def test_once_the_delegate_signed_neither_they_nor_the_approver_may_sign_again(g
     sign(gate, victor)
     assert answers(victor, gate) == (False, False, False)
     assert answers(carol, gate) == (False, False, False)
-    with pytest.raises(services.GateRefused, match="carol has already signed"):
+    with pytest.raises(services.GateRefused, match=f"{display_name(carol)} has already signed"):
         sign(gate, carol)
 
 
