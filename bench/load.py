@@ -13,9 +13,9 @@ intact), collection ran, and no request failed (any 5xx, connection error or une
 answer is an error; conflicts answered and retried are counted apart). Prints a table and
 writes `bench/results/load-latest.json` (or `--out DIR`); exits non-zero if anything failed.
 
-Production settings (DEBUG=0, a generated SECRET_KEY, ALLOWED_HOSTS=127.0.0.1) over plain
-HTTP: SECURE_SSL_REDIRECT=0, and the load generator returns the Secure cookies to 127.0.0.1
-as a browser does for loopback."""
+Production settings (DEBUG=0, a generated SECRET_KEY and AUDIT_SIGNING_KEY,
+ALLOWED_HOSTS=127.0.0.1) over plain HTTP: SECURE_SSL_REDIRECT=0, and the load generator returns
+the Secure cookies to 127.0.0.1 as a browser does for loopback."""
 
 import argparse
 import json
@@ -66,6 +66,7 @@ def _environment(*, database_url: str, broker_url: str, queue: str, var_dir: Pat
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "AUDIT_SIGNING_KEY": secrets.token_hex(32),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": database_url,

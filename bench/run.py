@@ -43,6 +43,7 @@ def _environment(bench_url: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
+        "AUDIT_SIGNING_KEY": secrets.token_hex(32),
         "ALLOWED_HOSTS": "127.0.0.1,testserver",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": bench_url,

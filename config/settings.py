@@ -2,9 +2,12 @@
 
 Unset, every setting falls back to an embedded default (SQLite and a filesystem broker under
 `var/`), so a fresh clone runs with nothing else installed. With DEBUG off the settings are
-production-safe and refuse to start without a real SECRET_KEY and ALLOWED_HOSTS.
+production-safe and refuse to start without a real SECRET_KEY, AUDIT_SIGNING_KEY and
+ALLOWED_HOSTS.
 """
 
+import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -29,6 +32,31 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 
+def _development_audit_signing_key(path: Path) -> str:
+    """Development only: a random key made by the first process that needs it and kept in
+    `path`, readable by its owner alone, so that the web, worker and tests share it."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)  # whole or not at all; the first process to link it wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+# The key that authenticates the checkpoints of the gates' audit trails (gates/integrity.py).
+# The database never holds it: whoever can rewrite the database cannot forge a checkpoint.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="") or (
+    _development_audit_signing_key(VAR_DIR / "audit-signing.key") if DEBUG else ""
+)
+
+
 def _refuse_unsafe_production_config() -> None:
     problems = []
     if not SECRET_KEY:
@@ -37,6 +65,12 @@ def _refuse_unsafe_production_config() -> None:
         problems.append("SECRET_KEY is the development key")
     elif len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
         problems.append("SECRET_KEY is too short or too simple (use 50+ random characters)")
+    if not AUDIT_SIGNING_KEY:
+        problems.append("AUDIT_SIGNING_KEY is not set (it authenticates the audit checkpoints)")
+    elif len(AUDIT_SIGNING_KEY) < 32 or len(set(AUDIT_SIGNING_KEY)) < 5:
+        problems.append("AUDIT_SIGNING_KEY is too short or too simple (use 32+ random characters)")
+    elif AUDIT_SIGNING_KEY == SECRET_KEY:
+        problems.append("AUDIT_SIGNING_KEY must not be the SECRET_KEY")
     if not ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS is empty (set it to the portal's host names)")
     if "*" in ALLOWED_HOSTS:
