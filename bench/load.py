@@ -362,6 +362,7 @@ def run(
 
     django.setup()
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from django.conf import settings
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -382,6 +383,8 @@ def run(
     threading.Thread(target=source_server.serve_forever, daemon=True).start()
     try:
         fresh_database(server_url, database)
+        # The checkpoints of the gates of the database just dropped are not this one's.
+        settings.AUDIT_CHECKPOINT_FILE.unlink(missing_ok=True)
         call_command("migrate", verbosity=0)
         people = load_seed.people_for(users)
         plan = load_seed.seed(

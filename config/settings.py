@@ -52,8 +52,14 @@ def _development_audit_signing_key(path: Path) -> str:
 
 # The key that authenticates the checkpoints of the gates' audit trails (gates/integrity.py).
 # The database never holds it: whoever can rewrite the database cannot forge a checkpoint.
+# Checkpoints are lines appended to AUDIT_CHECKPOINT_FILE and logged to `waymark.audit`; keep
+# the file where the database's owner cannot write. A new key needs a new file: the old lines
+# no longer authenticate.
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="") or (
     _development_audit_signing_key(VAR_DIR / "audit-signing.key") if DEBUG else ""
+)
+AUDIT_CHECKPOINT_FILE = Path(
+    env.str("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
 )
 
 
@@ -470,6 +476,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gates.tasks.rollout_watch",
         "schedule": env.float("ROLLOUT_WATCH_SECONDS", default=60.0),
     },
+    "gate-audit-checkpoint": {
+        "task": "gates.tasks.gate_audit_checkpoint",
+        "schedule": env.float("AUDIT_CHECKPOINT_SECONDS", default=600.0),
+    },
     "risk-escalation": {
         "task": "risks.tasks.risk_escalate_overdue",
         "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),
@@ -513,6 +523,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Audit checkpoints are logged whatever LOG_LEVEL is: the log keeps their second copy.
+        "waymark.audit": {"level": "INFO"},
         "axes": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},

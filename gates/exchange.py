@@ -4,7 +4,8 @@ sign-offs and audit trails.
 Sign-offs and audit entries are imported as they were: their times, signers and contents kept.
 A gate's audit trail is chained by hashes over database ids, so the import writes each entry as
 exported and seals the chain anew for the ids it was given (`gate_audit_seal`), advancing the
-gate's head entry by entry; sign-offs keep the hash of the snapshot that was signed.
+gate's head entry by entry, and checkpoints the trail once committed; sign-offs keep the hash of
+the snapshot that was signed.
 """
 
 from collections import defaultdict
@@ -32,6 +33,7 @@ from core.exchange import (
     ExportContext,
     ImportContext,
 )
+from gates.integrity import gate_audit_checkpoint_on_commit
 from gates.models import (
     AuditAction,
     Gate,
@@ -310,6 +312,8 @@ def _write_gate(project: Project, values: dict, path: str, context: ImportContex
         context.save(entry, f"{path}.audit[{j}]")
         # The head advances one entry at a time: the database refuses it any other move.
         Gate.objects.filter(pk=gate.pk).update(audit_head=entry.entry_hash)
+    if entries:
+        gate_audit_checkpoint_on_commit(gate.pk)
 
 
 def _audit_payload_in(payload: dict, described: bool, ids: dict, path: str) -> dict:

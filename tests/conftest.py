@@ -99,6 +99,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_of_its_own(settings, tmp_path):
+    """Each test checkpoints gate trails into a file of its own: the same gate ids come back
+    in the next test's database, and its gates are other gates."""
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+
+
 # The tables whose TRUNCATE PostgreSQL refuses (gates 0013), each with its refusing trigger.
 TRUNCATE_REFUSED = {
     "gates_gateauditentry": "gates_audit_no_truncate",
