@@ -13,9 +13,9 @@ intact), collection ran, and no request failed (any 5xx, connection error or une
 answer is an error; conflicts answered and retried are counted apart). Prints a table and
 writes `bench/results/load-latest.json` (or `--out DIR`); exits non-zero if anything failed.
 
-Production settings (DEBUG=0, a generated SECRET_KEY, ALLOWED_HOSTS=127.0.0.1) over plain
-HTTP: SECURE_SSL_REDIRECT=0, and the load generator returns the Secure cookies to 127.0.0.1
-as a browser does for loopback."""
+Production settings (DEBUG=0, a generated SECRET_KEY and AUDIT_SIGNING_KEY,
+ALLOWED_HOSTS=127.0.0.1) over plain HTTP: SECURE_SSL_REDIRECT=0, and the load generator returns
+the Secure cookies to 127.0.0.1 as a browser does for loopback."""
 
 import argparse
 import json
@@ -66,6 +66,7 @@ def _environment(*, database_url: str, broker_url: str, queue: str, var_dir: Pat
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "AUDIT_SIGNING_KEY": secrets.token_hex(32),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": database_url,
@@ -361,6 +362,7 @@ def run(
 
     django.setup()
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from django.conf import settings
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -381,6 +383,8 @@ def run(
     threading.Thread(target=source_server.serve_forever, daemon=True).start()
     try:
         fresh_database(server_url, database)
+        # The checkpoints of the gates of the database just dropped are not this one's.
+        settings.AUDIT_CHECKPOINT_FILE.unlink(missing_ok=True)
         call_command("migrate", verbosity=0)
         people = load_seed.people_for(users)
         plan = load_seed.seed(

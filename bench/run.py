@@ -43,6 +43,7 @@ def _environment(bench_url: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
+        "AUDIT_SIGNING_KEY": secrets.token_hex(32),
         "ALLOWED_HOSTS": "127.0.0.1,testserver",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": bench_url,
@@ -127,7 +128,11 @@ def main() -> None:
     started = time.monotonic()
     if not args.reuse:
         fresh_database(server_url, BENCH_DATABASE)
+    from django.conf import settings
     from django.core.management import call_command
+
+    # Each run signs with a key of its own: the last run's checkpoints would not authenticate.
+    settings.AUDIT_CHECKPOINT_FILE.unlink(missing_ok=True)
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # as a deployment serves them

@@ -2,9 +2,12 @@
 
 Unset, every setting falls back to an embedded default (SQLite and a filesystem broker under
 `var/`), so a fresh clone runs with nothing else installed. With DEBUG off the settings are
-production-safe and refuse to start without a real SECRET_KEY and ALLOWED_HOSTS.
+production-safe and refuse to start without a real SECRET_KEY, AUDIT_SIGNING_KEY and
+ALLOWED_HOSTS.
 """
 
+import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -29,6 +32,37 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 
+def _development_audit_signing_key(path: Path) -> str:
+    """Development only: a random key made by the first process that needs it and kept in
+    `path`, readable by its owner alone, so that the web, worker and tests share it."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)  # whole or not at all; the first process to link it wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+# The key that authenticates the checkpoints of the gates' audit trails (gates/integrity.py).
+# The database never holds it: whoever can rewrite the database cannot forge a checkpoint.
+# Checkpoints are lines appended to AUDIT_CHECKPOINT_FILE and logged to `waymark.audit`; keep
+# the file where the database's owner cannot write. A new key needs a new file: the old lines
+# no longer authenticate.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="") or (
+    _development_audit_signing_key(VAR_DIR / "audit-signing.key") if DEBUG else ""
+)
+AUDIT_CHECKPOINT_FILE = Path(
+    env.str("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
+)
+
+
 def _refuse_unsafe_production_config() -> None:
     problems = []
     if not SECRET_KEY:
@@ -37,6 +71,12 @@ def _refuse_unsafe_production_config() -> None:
         problems.append("SECRET_KEY is the development key")
     elif len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
         problems.append("SECRET_KEY is too short or too simple (use 50+ random characters)")
+    if not AUDIT_SIGNING_KEY:
+        problems.append("AUDIT_SIGNING_KEY is not set (it authenticates the audit checkpoints)")
+    elif len(AUDIT_SIGNING_KEY) < 32 or len(set(AUDIT_SIGNING_KEY)) < 5:
+        problems.append("AUDIT_SIGNING_KEY is too short or too simple (use 32+ random characters)")
+    elif AUDIT_SIGNING_KEY == SECRET_KEY:
+        problems.append("AUDIT_SIGNING_KEY must not be the SECRET_KEY")
     if not ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS is empty (set it to the portal's host names)")
     if "*" in ALLOWED_HOSTS:
@@ -436,6 +476,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gates.tasks.rollout_watch",
         "schedule": env.float("ROLLOUT_WATCH_SECONDS", default=60.0),
     },
+    "gate-audit-checkpoint": {
+        "task": "gates.tasks.gate_audit_checkpoint",
+        "schedule": env.float("AUDIT_CHECKPOINT_SECONDS", default=600.0),
+    },
     "risk-escalation": {
         "task": "risks.tasks.risk_escalate_overdue",
         "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),
@@ -479,6 +523,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Audit checkpoints are logged whatever LOG_LEVEL is: the log keeps their second copy.
+        "waymark.audit": {"level": "INFO"},
         "axes": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},

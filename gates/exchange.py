@@ -3,8 +3,9 @@ sign-offs and audit trails.
 
 Sign-offs and audit entries are imported as they were: their times, signers and contents kept.
 A gate's audit trail is chained by hashes over database ids, so the import writes each entry as
-exported and seals the chain anew for the ids it was given (`gate_audit_seal`); sign-offs keep
-the hash of the snapshot that was signed.
+exported and seals the chain anew for the ids it was given (`gate_audit_seal`), advancing the
+gate's head entry by entry, and checkpoints the trail once committed; sign-offs keep the hash of
+the snapshot that was signed.
 """
 
 from collections import defaultdict
@@ -36,6 +37,7 @@ from core.exchange import (
     ImportContext,
 )
 from gates.evidence import pack_hash, pack_store
+from gates.integrity import gate_audit_checkpoint_on_commit
 from gates.models import (
     AuditAction,
     Gate,
@@ -346,10 +348,13 @@ def _write_gate(project: Project, values: dict, path: str, context: ImportContex
         entry.before = _audit_payload_in(row["before"], described, ids, f"{entry_path}.before")
         entry.after = _audit_payload_in(row["after"], described, ids, f"{entry_path}.after")
         entries.append(entry)
-    head = gate_audit_seal(entries=entries)
+    gate_audit_seal(entries=entries)
     for j, entry in enumerate(entries):
         context.save(entry, f"{path}.audit[{j}]")
-    Gate.objects.filter(pk=gate.pk).update(audit_head=head)
+        # The head advances one entry at a time: the database refuses it any other move.
+        Gate.objects.filter(pk=gate.pk).update(audit_head=entry.entry_hash)
+    if entries:
+        gate_audit_checkpoint_on_commit(gate.pk)
 
 
 def _audit_payload_in(payload: dict, described: bool, ids: dict, path: str) -> dict:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.people import display_name
 from core.request_context import security_event
-from gates import evidence, policy
+from gates import evidence, integrity, policy
 from gates.evaluation import Result, evaluate_gate
 from gates.models import (
     OVERRIDDEN_RECOMMENDATIONS,
@@ -82,6 +82,7 @@ def _audit(gate: Gate, *, actor, action: str, before=None, after=None, at=None) 
     entry.save()
     # The gate keeps the head of its chain, so that losing the latest entries shows too.
     Gate.objects.filter(pk=gate.pk).update(audit_head=entry.entry_hash)
+    integrity.gate_audit_checkpoint_on_commit(gate.pk)
     return entry
 
 
@@ -99,20 +100,9 @@ def gate_audit_seal(*, entries: list[GateAuditEntry]) -> str:
 
 def gate_audit_verify(*, gate: Gate) -> tuple[bool, str]:
     """Walk the gate's trail: every entry must hash to what it says, follow the one before
-    and leave no gap in the sequence."""
-    previous, expected_sequence = GENESIS, 1
-    for entry in gate.audit_entries.order_by("sequence"):
-        if entry.sequence != expected_sequence:
-            return False, f"Entry {expected_sequence} is missing."
-        if entry.previous_hash != previous:
-            return False, f"Entry {entry.sequence} does not follow entry {entry.sequence - 1}."
-        if _entry_hash(entry) != entry.entry_hash:
-            return False, f"Entry {entry.sequence} was changed after it was written."
-        previous, expected_sequence = entry.entry_hash, expected_sequence + 1
-    head = Gate.objects.values_list("audit_head", flat=True).get(pk=gate.pk)
-    if previous != (head or GENESIS):
-        return False, "The latest entries are missing: the trail ends before the gate's head."
-    return True, f"{expected_sequence - 1} entries, intact."
+    and leave no gap in the sequence; then hold it against its signatures, the gate's
+    decision and the checkpoints kept outside the database (gates.integrity)."""
+    return integrity.gate_trail_verify(gate=gate, entry_hash=_entry_hash, genesis=GENESIS)
 
 
 # What is signed: the evidence pack (gates.evidence)

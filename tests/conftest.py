@@ -99,6 +99,54 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_of_its_own(settings, tmp_path):
+    """Each test checkpoints gate trails into a file of its own: the same gate ids come back
+    in the next test's database, and its gates are other gates."""
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+
+
+# The tables whose TRUNCATE PostgreSQL refuses (gates 0013), each with its refusing trigger.
+TRUNCATE_REFUSED = {
+    "gates_gateauditentry": "gates_audit_no_truncate",
+    "gates_signoff": "gates_signoff_no_truncate",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_the_truncate_refusal():
+    """After a transactional test, Django empties every table with one TRUNCATE, which
+    PostgreSQL refuses on the append-only tables. The flush, run as the test database's owner,
+    lifts that refusal inside its own transaction and restores it before committing."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    sql_flush = DatabaseOperations.sql_flush
+
+    def sql_flush_past_refusal(self, style, tables, **options):
+        statements = sql_flush(self, style, tables, **options)
+        refused = [
+            (table, trigger) for table, trigger in TRUNCATE_REFUSED.items() if table in tables
+        ]
+        if not statements or not refused:
+            return statements
+        return [
+            *(f"ALTER TABLE {table} DISABLE TRIGGER {trigger};" for table, trigger in refused),
+            *statements,
+            *(f"ALTER TABLE {table} ENABLE TRIGGER {trigger};" for table, trigger in refused),
+        ]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush_past_refusal)
+        yield
+
+
+def pytest_runtest_setup(item):
+    """A test marked `postgresql` needs a feature SQLite lacks: on SQLite it is skipped, and
+    the summary says so."""
+    if item.get_closest_marker("postgresql") and connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL; this run is on {connection.vendor}")
+
+
 @pytest.fixture
 def programme(db):
     return ProgrammeFactory(name="Platform Migrations", slug="platform-migrations")

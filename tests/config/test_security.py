@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts import sessions
 from core.log_context import RequestContextFilter, json_formatter
-from tests.config.test_settings import GOOD_KEY, load_settings
+from tests.config.test_settings import GOOD_AUDIT_KEY, GOOD_KEY, load_settings
 
 CHECK_DEPLOY = """
 import sys
@@ -31,6 +31,7 @@ def test_check_deploy_reports_nothing_under_production_settings(tmp_path):
         code=CHECK_DEPLOY,
         DEBUG="0",
         SECRET_KEY=GOOD_KEY,
+        AUDIT_SIGNING_KEY=GOOD_AUDIT_KEY,
         ALLOWED_HOSTS="waymark.example.com",
     )
     assert result.returncode == 0, result.stderr
@@ -61,6 +62,7 @@ def test_production_cookies_sessions_and_passwords(tmp_path):
         code=PRODUCTION_PROBE,
         DEBUG="0",
         SECRET_KEY=GOOD_KEY,
+        AUDIT_SIGNING_KEY=GOOD_AUDIT_KEY,
         ALLOWED_HOSTS="waymark.example.com",
         SESSION_IDLE_TIMEOUT="900",
         SESSION_ABSOLUTE_LIFETIME="28800",

@@ -16,6 +16,7 @@ OWN_PACKAGES = (
     *(app for app in settings.INSTALLED_APPS if (ROOT / app / "__init__.py").exists()),
 )
 GOOD_KEY = "k" * 20 + "9f$Qz!x@2Lr#8Vm%4Tn^6Wp&1Ys*3Bd(5Hc)7Jg"
+GOOD_AUDIT_KEY = "a" * 8 + "3c$Rw!e@7Kt#1Pq%9Zn^5Xv&2Ub"
 
 PROBE = """
 import json, django
@@ -46,6 +47,8 @@ def load_settings(tmp_path, *, code: str = PROBE, args=(), **env):
         not in {
             "DEBUG",
             "SECRET_KEY",
+            "AUDIT_SIGNING_KEY",
+            "AUDIT_CHECKPOINT_FILE",
             "ALLOWED_HOSTS",
             "DATABASE_URL",
             "CELERY_BROKER_URL",
@@ -76,6 +79,9 @@ def load_settings(tmp_path, *, code: str = PROBE, args=(), **env):
         ),
         ({"SECRET_KEY": "django-insecure-" + "x" * 50}, "SECRET_KEY is the development key"),
         ({"SECRET_KEY": "short"}, "too short"),
+        ({"SECRET_KEY": GOOD_KEY}, "AUDIT_SIGNING_KEY is not set"),
+        ({"AUDIT_SIGNING_KEY": "short"}, "AUDIT_SIGNING_KEY is too short"),
+        ({"SECRET_KEY": GOOD_KEY, "AUDIT_SIGNING_KEY": GOOD_KEY}, "must not be the SECRET_KEY"),
         ({"SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS is empty"),
         ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "*"}, "not '*'"),
     ],
@@ -92,6 +98,7 @@ def test_production_settings_are_secure_when_configured(tmp_path):
         tmp_path,
         DEBUG="0",
         SECRET_KEY=GOOD_KEY,
+        AUDIT_SIGNING_KEY=GOOD_AUDIT_KEY,
         ALLOWED_HOSTS="waymark.example.com",
         EMAIL_URL="smtp+tls://mailer:pw@smtp.example.com:587",
     )
@@ -116,6 +123,26 @@ def test_defaults_are_embedded_sqlite_and_a_filesystem_broker_under_var(tmp_path
     assert loaded["broker"] == "filesystem://"
     assert loaded["broker_transport"] == "core.broker:Transport"  # files written whole
     assert (tmp_path / "celery-broker" / "queue").is_dir()
+
+
+AUDIT_KEY_PROBE = "from django.conf import settings; print(settings.AUDIT_SIGNING_KEY)"
+
+
+def test_development_makes_its_audit_signing_key_once_readable_by_its_owner_only(tmp_path):
+    first = load_settings(tmp_path, code=AUDIT_KEY_PROBE, DEBUG="1")
+    again = load_settings(tmp_path, code=AUDIT_KEY_PROBE, DEBUG="1")
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    key_file = tmp_path / "audit-signing.key"
+    assert first.stdout == again.stdout == key_file.read_text() + "\n"
+    assert len(key_file.read_text()) == 64
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in tmp_path.iterdir() if "audit" in path.name] == [key_file.name]
+
+
+def test_an_audit_signing_key_from_the_environment_is_used_as_it_is(tmp_path):
+    given = load_settings(tmp_path, code=AUDIT_KEY_PROBE, DEBUG="1", AUDIT_SIGNING_KEY="given")
+    assert given.stdout == "given\n"
+    assert not (tmp_path / "audit-signing.key").exists()
 
 
 def test_database_and_broker_come_from_the_environment(tmp_path):
