@@ -26,6 +26,9 @@ router.register("metric-sources", metric_api.MetricSourceViewSet, basename="metr
 router.register("gates", gate_api.GateViewSet, basename="gate")
 router.register("gate-criteria", gate_api.CriterionViewSet, basename="gate-criterion")
 router.register("gate-approvers", gate_api.ApproverViewSet, basename="gate-approver")
+router.register(
+    "gate-approver-groups", gate_api.ApproverGroupViewSet, basename="gate-approver-group"
+)
 router.register("sign-offs", gate_api.SignOffViewSet, basename="sign-off")
 router.register("audit-entries", gate_api.AuditEntryViewSet, basename="audit-entry")
 

@@ -130,7 +130,10 @@ LIST = Kind("a list", _same, _list, derived=True)
 # Fields added to the format since version 1 was first written: older documents lack them.
 LATER_TEXT = Kind("text", _same, _text, absent="")
 LATER_OBJECT_OR_NULL = Kind("an object or null", _same, _object, nullable=True, absent=None)
-LATER_LIST = Kind("a list", _same, _list, absent=[])
+LATER_LIST = Kind("a list", _same, _list, derived=True, absent=[])
+LATER_REF_OR_NULL = Kind(
+    "a whole number or null", _same, _integer, nullable=True, derived=True, absent=None
+)
 TEXT_OR_NULL = Kind("text or null", _same, _text, nullable=True)
 USER = Kind("a username", _same, _text, user=True)
 USER_OR_NULL = Kind("a username or null", _same, _text, nullable=True, user=True)

@@ -21,11 +21,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
+from django.http import HttpRequest
 from django.utils import timezone
 
 from demo import demo_databases
 from gates import services as gate_services
-from gates.models import Gate, GateApprover, GateCriterion, GateState
+from gates.evidence import current_token
+from gates.models import ApproverGroup, Gate, GateApprover, GateCriterion, GateState
 from metrics.models import KPI, MetricSource, SourceKind
 from plans.markdown.build import ImportOptions, plan_import, plan_read
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
@@ -464,8 +466,21 @@ class _Loader:
                 setattr(gate, field_name, value)
             gate.full_clean()
             gate.save()
-        for title, role in data["approvers"]:
-            self._get_or_create(GateApprover, gate=gate, title=title, defaults={"role": role})
+        groups = {}
+        for order, (name, rule, quorum, veto) in enumerate(data.get("groups", []), start=1):
+            groups[name], _ = self._get_or_create(
+                ApproverGroup,
+                gate=gate,
+                name=name,
+                defaults={"order": order, "rule": rule, "quorum": quorum, "veto": veto},
+            )
+        for title, role, *group in data["approvers"]:
+            self._get_or_create(
+                GateApprover,
+                gate=gate,
+                title=title,
+                defaults={"role": role, "group": groups.get(group[0]) if group else None},
+            )
         for text, kind, critical, ref, comparator, threshold in data["criteria"]:
             wiring = {
                 "kind": kind,
@@ -490,6 +505,27 @@ class _Loader:
                 criterion.save()
         if fresh and data.get("state") == GateState.OPEN:
             gate_services.gate_open(gate=gate, by=pm)  # opened as its trail records
+            self._signatures(gate, data.get("signatures", []))
+
+    def _signatures(self, gate: Gate, signatures: list) -> None:
+        """The signatures the team gave, each as its signer gives one: with their password
+        (known here only when the load created them), on the evidence as it stands."""
+        request = HttpRequest()
+        request.META["REMOTE_ADDR"] = "127.0.0.1"
+        for username, decision, reason in signatures:
+            password = self.result.passwords.get(username)
+            if password is None:
+                continue  # an existing user: their signature is theirs to give
+            gate_services.gate_sign(
+                gate=gate,
+                signer=get_user_model().objects.get(username=username),
+                decision=decision,
+                password=password,
+                request=request,
+                evidence_token=current_token(gate),
+                override_reason=reason,
+                comment="" if reason else "Evidence reviewed.",
+            )
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from gates import policy, services
 from gates.models import (
+    ApproverGroup,
     AuditAction,
     EvidencePack,
     Gate,
@@ -47,10 +48,24 @@ class GateCriterionInline(GateDefinitionInline, admin.TabularInline):
     extra = 0
 
 
+class ApproverGroupInline(GateDefinitionInline, admin.TabularInline):
+    model = ApproverGroup
+    fields = ["order", "name", "rule", "quorum", "veto"]
+    extra = 0
+
+
 class GateApproverInline(GateDefinitionInline, admin.TabularInline):
     model = GateApprover
-    fields = ["title", "user", "role"]
+    fields = ["title", "user", "role", "group"]
     extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        groups = formset.form.base_fields.get("group")
+        if groups is not None:
+            # Only the gate's own groups (none before it is saved).
+            groups.queryset = groups.queryset.filter(gate=obj) if obj else groups.queryset.none()
+        return formset
 
 
 class SignOffInline(RecordedByServicesInline):
@@ -101,13 +116,14 @@ class GateAdmin(ProjectScopedAdmin):
     list_filter = ["state", "kind", "decision", "project"]
     search_fields = ["name", "description", "timing", "project__code"]
     list_select_related = ["project", "phase__project"]
-    inlines = [GateCriterionInline, GateApproverInline, SignOffInline]
+    inlines = [GateCriterionInline, ApproverGroupInline, GateApproverInline, SignOffInline]
     readonly_fields = ["state", "decision", "decided_at"]
 
     def save_formset(self, request, form, formset, change):
         action = {
             GateCriterion: AuditAction.CRITERION_CHANGED,
             GateApprover: AuditAction.APPROVER_CHANGED,
+            ApproverGroup: AuditAction.APPROVER_CHANGED,
         }.get(formset.model)
         if action is None:
             return super().save_formset(request, form, formset, change)
@@ -180,6 +196,16 @@ class GateApproverAdmin(GateDefinitionAdminMixin, ProjectScopedAdmin):
     list_filter = ["role", "gate__project"]
     search_fields = ["title", "gate__name", "user__username"]
     list_select_related = ["gate__project", "user"]
+
+
+@admin.register(ApproverGroup)
+class ApproverGroupAdmin(GateDefinitionAdminMixin, ProjectScopedAdmin):
+    project_path = "gate__project"
+    edit_action = Action.MANAGE
+    list_display = ["name", "gate", "rule", "quorum", "veto"]
+    list_filter = ["rule", "veto", "gate__project"]
+    search_fields = ["name", "gate__name"]
+    list_select_related = ["gate__project"]
 
 
 @admin.register(SignOff)

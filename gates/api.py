@@ -21,6 +21,7 @@ from accounts.sessions import session_renew
 from core.api import Conflict, FixedAfterCreate, IdFilter, RelatedObject, writes_that_may_conflict
 from gates import policy, services
 from gates.models import (
+    ApproverGroup,
     Gate,
     GateApprover,
     GateAuditEntry,
@@ -403,10 +404,44 @@ class ApproverSerializer(GateDefinitionSerializer):
         help_text="A named approver, by username; or leave out and give a role.",
     )
 
+    group = RelatedObject(
+        among=policy.visible_approver_groups,
+        required=False,
+        allow_null=True,
+        help_text="One of the gate's approver groups; empty: the gate's own approvers.",
+    )
+
     class Meta:
         model = GateApprover
-        fields = ["id", "gate", "title", "user", "role"]
+        fields = ["id", "gate", "title", "user", "role", "group"]
         validators = []  # the model's constraints answer, with their messages
+
+
+class ApproverGroupSerializer(GateDefinitionSerializer):
+    class Meta:
+        model = ApproverGroup
+        fields = ["id", "gate", "order", "name", "rule", "quorum", "veto"]
+        validators = []  # the model's constraints answer, with their messages
+
+
+class ApproverGroupFilter(filters.FilterSet):
+    gate = IdFilter(field_name="gate")
+    project = IdFilter(field_name="gate__project")
+
+    class Meta:
+        model = ApproverGroup
+        fields = ["gate", "project", "rule", "veto"]
+
+
+@extend_schema_view(**writes_that_may_conflict(ApproverGroupSerializer, DEFINITION_CONFLICT))
+class ApproverGroupViewSet(GateDefinitionViewSet):
+    """A gate's further approver groups, each with its rule and veto: combined with AND with
+    the gate's own approvers. Members read them; managers change them."""
+
+    serializer_class = ApproverGroupSerializer
+    filterset_class = ApproverGroupFilter
+    ordering = ["gate", "order", "pk"]
+    lookup_value_converter = "id"
 
 
 class ApproverFilter(filters.FilterSet):

@@ -44,7 +44,12 @@ def evidence_pack(gate: Gate, evaluation: GateEvaluation | None = None) -> dict:
     evaluation = evaluation or evaluate_gate(gate)
     criteria = list(gate.criteria.select_related("phase", "attested_by").order_by("order", "pk"))
     slots = sorted(
-        (slot.pk, slot.user_id or 0, slot.role, slot.title) for slot in gate.approvers.all()
+        (slot.pk, slot.user_id or 0, slot.role, slot.title, slot.group_id or 0)
+        for slot in gate.approvers.all()
+    )
+    groups = sorted(
+        (group.pk, group.name, group.rule, group.quorum, group.veto)
+        for group in gate.approver_groups.all()
     )
     risks = list(gate.risks.order_by("-score", "key"))
     phase_ids = [c.phase_id for c in criteria if c.phase_id]
@@ -68,6 +73,7 @@ def evidence_pack(gate: Gate, evaluation: GateEvaluation | None = None) -> dict:
             "decision_rule": gate.decision_rule,
             "quorum": gate.quorum,
             "approvers": [list(slot) for slot in slots],
+            "groups": [list(group) for group in groups],
             "criteria": [
                 {
                     "id": c.pk,

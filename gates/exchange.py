@@ -21,6 +21,7 @@ from core.exchange import (
     INTEGER_OR_NULL,
     LATER_LIST,
     LATER_OBJECT_OR_NULL,
+    LATER_REF_OR_NULL,
     LATER_TEXT,
     LIST,
     NAME_OR_NULL,
@@ -39,6 +40,7 @@ from core.exchange import (
 from gates.evidence import pack_hash, pack_store
 from gates.integrity import gate_audit_checkpoint_on_commit
 from gates.models import (
+    ApproverGroup,
     AuditAction,
     Gate,
     GateApprover,
@@ -73,6 +75,7 @@ GATE_FIELDS = {
     "created_at": DATETIME,
     "criteria": LIST,
     "approvers": LIST,
+    "approver_groups": LATER_LIST,
     "delegations": LIST,
     "signoffs": LIST,
     "audit": LIST,
@@ -93,7 +96,20 @@ GATE_CRITERION_FIELDS = {
     "attested_by": USER_OR_NULL,
     "attested_at": DATETIME_OR_NULL,
 }
-GATE_APPROVER_FIELDS = {"title": TEXT, "user": USER_OR_NULL, "role": TEXT}
+GATE_APPROVER_FIELDS = {
+    "title": TEXT,
+    "user": USER_OR_NULL,
+    "role": TEXT,
+    "group": LATER_REF_OR_NULL,
+}
+APPROVER_GROUP_FIELDS = {
+    "ref": REF,
+    "order": INTEGER,
+    "name": TEXT,
+    "rule": TEXT,
+    "quorum": INTEGER_OR_NULL,
+    "veto": BOOLEAN,
+}
 GATE_DELEGATION_FIELDS = {
     "delegator": USER,
     "delegate": USER,
@@ -131,6 +147,7 @@ AUDIT_ENTRY_FIELDS = {
 LISTS = {
     "criteria": (GateCriterion, ("order", "pk")),
     "approvers": (GateApprover, ("pk",)),
+    "approver_groups": (ApproverGroup, ("order", "pk")),
     "delegations": (GateDelegation, ("starts_at", "pk")),
     "signoffs": (SignOff, ("signed_at", "pk")),
     "audit": (GateAuditEntry, ("sequence",)),
@@ -178,6 +195,7 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
     phase_refs = context.keys["phase"]
     criterion_refs = {row.pk: ref for ref, row in enumerate(rows["criteria"], start=1)}
     signoff_refs = {row.pk: ref for ref, row in enumerate(rows["signoffs"], start=1)}
+    group_refs = {row.pk: ref for ref, row in enumerate(rows["approver_groups"], start=1)}
     names = {
         "user": context.usernames,
         "signoff": signoff_refs,
@@ -198,7 +216,14 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
             }
             for row in rows["criteria"]
         ],
-        "approvers": [context.dump(row, GATE_APPROVER_FIELDS) for row in rows["approvers"]],
+        "approvers": [
+            {**context.dump(row, GATE_APPROVER_FIELDS), "group": group_refs.get(row.group_id)}
+            for row in rows["approvers"]
+        ],
+        "approver_groups": [
+            {"ref": group_refs[row.pk], **context.dump(row, APPROVER_GROUP_FIELDS)}
+            for row in rows["approver_groups"]
+        ],
         "delegations": [context.dump(row, GATE_DELEGATION_FIELDS) for row in rows["delegations"]],
         "signoffs": [
             {
@@ -263,7 +288,16 @@ def _read_gate(obj, context: ImportContext, path: str) -> dict:
             raise DocumentRefused(
                 f"{path}.criteria[{i}].kpi: the project has no KPI named {row['kpi']!r}."
             )
+    gate["approver_groups"] = context.read_children(
+        gate, "approver_groups", APPROVER_GROUP_FIELDS, path
+    )
     gate["approvers"] = context.read_children(gate, "approvers", GATE_APPROVER_FIELDS, path)
+    group_refs = {group["ref"] for group in gate["approver_groups"]}
+    for i, row in enumerate(gate["approvers"]):
+        if row["group"] is not None and row["group"] not in group_refs:
+            raise DocumentRefused(
+                f"{path}.approvers[{i}].group: the gate has no approver group {row['group']}."
+            )
     gate["delegations"] = context.read_children(gate, "delegations", GATE_DELEGATION_FIELDS, path)
     gate["signoffs"] = context.read_children(gate, "signoffs", {**SIGNOFF_FIELDS, **SHOWN}, path)
     gate["risks"] = context.read(obj, LINKED, path)["risks"]
@@ -311,9 +345,19 @@ def _write_gate(project: Project, values: dict, path: str, context: ImportContex
         criteria[row["ref"]] = context.save(
             GateCriterion(gate=gate, **fields), f"{path}.criteria[{j}]"
         )
+    groups = {}
+    for j, row in enumerate(values["approver_groups"]):
+        groups[row["ref"]] = context.save(
+            ApproverGroup(gate=gate, **context.values(row, APPROVER_GROUP_FIELDS)),
+            f"{path}.approver_groups[{j}]",
+        )
     for j, row in enumerate(values["approvers"]):
         context.save(
-            GateApprover(gate=gate, **context.values(row, GATE_APPROVER_FIELDS)),
+            GateApprover(
+                gate=gate,
+                group=groups.get(row["group"]),
+                **context.values(row, GATE_APPROVER_FIELDS),
+            ),
             f"{path}.approvers[{j}]",
         )
     for j, row in enumerate(values["delegations"]):

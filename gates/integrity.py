@@ -10,9 +10,10 @@ carries an HMAC-SHA256 over its canonical JSON under `AUDIT_SIGNING_KEY`, a key 
 never holds.
 
 A trail verifies when its chain is whole, its signatures (and the evidence each was given on)
-and decision agree with it, and every authentic checkpoint of the gate still holds: the checkpointed head is the entry at its
-sequence, and a decision checkpointed stands. A line that does not authenticate is reported as
-a tampered checkpoint file. Removing lines from the file is not seen here; the log keeps a copy.
+and decision agree with it, and every authentic checkpoint of the gate still holds: the
+checkpointed head is the entry at its sequence, and a decision checkpointed stands. A line that
+does not authenticate is reported as a tampered checkpoint file. Removing lines from the file is
+not seen here; the log keeps a copy.
 """
 
 import hashlib

@@ -210,8 +210,47 @@ class GateCriterion(models.Model):
             raise ValidationError({"phase": "The phase must belong to the gate's project."})
 
 
+class ApproverGroup(models.Model):
+    """A further group of a gate's approvers with a rule of its own: the gate decides GO only
+    when its own approvers (the slots in no group, by the gate's rule) and every group agree.
+    "Two of the data owners AND all of security, and security can veto" is a gate with the
+    data owners' slots under a quorum of 2 and a group "Security" under "all", with veto."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="approver_groups")
+    order = models.PositiveIntegerField(default=1)
+    name = models.CharField(max_length=100, help_text="What the plan calls them: 'Security'.")
+    rule = models.CharField(max_length=10, choices=DecisionRule.choices, default=DecisionRule.ALL)
+    quorum = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How many of the group's approvals it takes."
+    )
+    veto = models.BooleanField(
+        default=False, help_text="One rejection from a member of the group decides NO-GO."
+    )
+
+    class Meta:
+        ordering = ["gate", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gate", "name"],
+                name="approver_group_name_unique_in_gate",
+                violation_error_message="The gate already has a group of that name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(rule=DecisionRule.QUORUM, quorum__isnull=False, quorum__gte=1)
+                | ~Q(rule=DecisionRule.QUORUM) & Q(quorum__isnull=True),
+                name="approver_group_quorum_for_quorum_rule",
+                violation_error_message="The quorum rule needs a quorum of at least 1; "
+                "other rules take none.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class GateApprover(models.Model):
-    """A required approver of a gate: a named user, or anyone holding a role on the project."""
+    """A required approver of a gate: a named user, or anyone holding a role on the project;
+    in the gate's own group, or in one of its further groups."""
 
     gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="approvers")
     title = models.CharField(
@@ -225,6 +264,14 @@ class GateApprover(models.Model):
         related_name="gate_approver_slots",
     )
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    group = models.ForeignKey(
+        ApproverGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="slots",
+        help_text="Empty: one of the gate's own approvers, under the gate's rule.",
+    )
 
     class Meta:
         ordering = ["gate", "pk"]
@@ -247,6 +294,10 @@ class GateApprover(models.Model):
         role = f"any {self.get_role_display().lower()}" if self.role else ""
         label = " / ".join(part for part in (who, role) if part)
         return f"{self.title} ({label})" if self.title else label
+
+    def clean(self) -> None:
+        if self.group_id and self.gate_id and self.group.gate_id != self.gate_id:
+            raise ValidationError({"group": "The group must belong to the same gate."})
 
 
 class SignOffDecision(models.TextChoices):

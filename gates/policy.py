@@ -11,9 +11,18 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from gates.models import Gate, GateApprover, GateDelegation, GateState, SignOff
+from gates.models import (
+    ApproverGroup,
+    AuditAction,
+    CriterionKind,
+    Gate,
+    GateApprover,
+    GateDelegation,
+    GateState,
+    SignOff,
+)
 from projects import policy as project_policy
-from projects.models import Membership
+from projects.models import ChecklistItem, Membership
 from projects.policy import Action, User
 
 
@@ -125,6 +134,46 @@ def unfillable_slots(holders: dict[int, set[int]]) -> int:
     return len(holders) - len(fill_slots(holders, everyone))
 
 
+def own_work(gate: Gate) -> dict[int, str]:
+    """Who may not approve `gate` because it is their own work, each with why, in words:
+    whoever opened it or changed its criteria, attested one of its criteria, or owns an item
+    of a checklist one of its criteria judges. They may still reject it. Three queries."""
+    why: dict[int, str] = {}
+    actions = {
+        AuditAction.OPENED: "you opened it for sign-off",
+        AuditAction.CRITERION_CHANGED: "you changed its criteria",
+    }
+    for actor_id, action in (
+        gate.audit_entries.filter(action__in=actions, actor__isnull=False)
+        .order_by("sequence")
+        .values_list("actor_id", "action")
+    ):
+        why.setdefault(actor_id, actions[action])
+    phases = set()
+    for kind, attested_by, phase_id in gate.criteria.values_list(
+        "kind", "attested_by_id", "phase_id"
+    ):
+        if attested_by:
+            why.setdefault(attested_by, "you attested one of its criteria")
+        if kind == CriterionKind.CHECKLIST and phase_id:
+            phases.add(phase_id)
+    if phases:
+        for owner_id in (
+            ChecklistItem.objects.filter(
+                phase_id__in=phases, deleted_at__isnull=True, owner__isnull=False
+            )
+            .values_list("owner_id", flat=True)
+            .distinct()
+        ):
+            why.setdefault(owner_id, "you own items of a checklist it judges")
+    return why
+
+
+def slots_with_groups(gate: Gate) -> list[GateApprover]:
+    """The gate's approver slots, each with its group."""
+    return list(gate.approvers.select_related("group", "user").order_by("pk"))
+
+
 def _active_delegations(user: User, *, gates, now=None) -> QuerySet[GateDelegation]:
     now = now or timezone.now()
     return GateDelegation.objects.filter(
@@ -212,6 +261,10 @@ def can_sign(user: User, gate: Gate) -> bool:
 
 def visible_gates(user: User) -> QuerySet[Gate]:
     return Gate.objects.filter(project__in=project_policy.visible_projects(user))
+
+
+def visible_approver_groups(user: User) -> QuerySet[ApproverGroup]:
+    return ApproverGroup.objects.filter(gate__in=visible_gates(user))
 
 
 def get_gate_for(user: User, pk: int, action: Action = Action.VIEW) -> Gate:

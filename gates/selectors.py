@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from core.people import PORTAL, display_name
-from gates import policy
+from gates import policy, rules
 from gates.evidence import EvidenceComparison, compare
 from gates.facts import GateFact
 from gates.models import (
@@ -146,19 +146,43 @@ def _decision_label(value: str) -> str:
 
 @dataclass(frozen=True)
 class SlotRow:
+    pk: int
     label: str  # the slot as the plan names it: "CTO (any executive)"
     filled_by: str  # who fills it, in words; "" while open
     decision: str  # their decision, in words
 
 
-def slot_rows(gate: Gate, holders: dict[int, set[int]], signoffs: list[SignOff]) -> list[SlotRow]:
-    """Each approver slot of `gate` with the person whose valid signature fills it (one
-    person per slot, `policy.fill_slots`)."""
+@dataclass(frozen=True)
+class GroupRows:
+    name: str  # "" for the gate's own approvers
+    rule: str  # in words
+    slots: list[SlotRow]
+
+
+def approver_groups(gate: Gate, holders: dict[int, set[int]], signoffs: list[SignOff]):
+    """The gate's approver groups (its own approvers first), each with its rule in words and
+    its slots, each slot with the person whose valid signature fills it (one person per slot,
+    `policy.fill_slots`)."""
+    slots = policy.slots_with_groups(gate)
+    rows = {row.pk: row for row in slot_rows(gate, holders, signoffs, slots)}
+    groups = rules.groups_of(gate, slots)
+    return [
+        GroupRows(
+            name="" if group.key is rules.OWN_GROUP else group.name,
+            rule=group.in_words(),
+            slots=[rows[pk] for pk in group.slots],
+        )
+        for group in groups
+    ]
+
+
+def slot_rows(gate: Gate, holders, signoffs: list[SignOff], slots) -> list[SlotRow]:
+    """Each of `slots` with the person whose valid signature fills it."""
     valid = [s for s in signoffs if s.invalidated_at is None]
     by_person = {(s.on_behalf_of_id or s.signer_id): s for s in valid}
     filled = policy.fill_slots(holders, by_person)
     rows = []
-    for slot in gate.approvers.select_related("user").order_by("pk"):
+    for slot in slots:
         signoff = by_person.get(filled.get(slot.pk))
         who = ""
         if signoff:
@@ -167,6 +191,7 @@ def slot_rows(gate: Gate, holders: dict[int, set[int]], signoffs: list[SignOff])
                 who += f" (signed by {display_name(signoff.signer)})"
         rows.append(
             SlotRow(
+                pk=slot.pk,
                 label=str(slot),
                 filled_by=who,
                 decision=signoff.get_decision_display() if signoff else "",

@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from core.people import display_name
 from core.request_context import security_event
-from gates import evidence, integrity, policy
+from gates import evidence, integrity, policy, rules
 from gates.evaluation import Result, evaluate_gate
 from gates.models import (
     OVERRIDDEN_RECOMMENDATIONS,
+    ApproverGroup,
     AuditAction,
     Decision,
-    DecisionRule,
     Gate,
     GateApprover,
     GateAuditEntry,
@@ -264,6 +264,18 @@ def _sign(
     if changes:
         raise GateRefused(_changes_message(changes))
     approving = decision != SignOffDecision.REJECT
+    if approving:
+        barred = policy.own_work(gate)
+        for person in {signer.pk, represented.pk}:
+            if person in barred:
+                whose = "you" if person == signer.pk else display_name(represented)
+                reason = barred[person]
+                if whose != "you":
+                    reason = reason.replace("you ", f"{whose} ", 1)
+                raise GateRefused(
+                    f"Nobody approves their own work, and {reason}: you may reject this gate, "
+                    "not approve it."
+                )
     advice = Recommendation(shown["recommendation"])
     override_reason = override_reason.strip()
     if approving and advice in OVERRIDDEN_RECOMMENDATIONS and not override_reason:
@@ -324,38 +336,22 @@ def _notify_override(gate: Gate, signoff: SignOff, advice: Recommendation) -> No
 
 
 def _decide_if_due(gate: Gate, *, by) -> Decision | None:
-    """Decide the gate once its rule is met; returns the decision, if one was made now.
-
-    Slots are people: each approval fills at most one slot, and a slot is filled by one
-    person (`policy.fill_slots`). "All" needs every slot filled by an approval and no
-    rejection; "any" needs one filled slot, and is NO-GO once nobody who has not rejected
-    could fill one; a quorum of N needs N filled slots, and is NO-GO once the people who have
-    not rejected could no longer fill N."""
+    """Decide the gate once its rule is met (`gates.rules`): GO when its own approvers and
+    every further group agree, NO-GO once a group is vetoed or can no longer agree. Returns
+    the decision, if one was made now."""
     holders = policy.slot_holders(gate)
-    eligible = set().union(*holders.values()) if holders else set()
     valid = list(gate.signoffs.filter(invalidated_at__isnull=True).select_related("evidence"))
     approvals = [s for s in valid if s.decision != SignOffDecision.REJECT]
     rejections = [s for s in valid if s.decision == SignOffDecision.REJECT]
-    approved = policy.fill_slots(holders, {s.on_behalf_of_id or s.signer_id for s in approvals})
-    rejected_by = {s.on_behalf_of_id or s.signer_id for s in rejections}
-    still_possible = len(policy.fill_slots(holders, eligible - rejected_by))
-    rule = gate.decision_rule
-    outcome = None
-    if rule == DecisionRule.ALL:
-        if rejections:
-            outcome = Decision.NO_GO
-        elif holders and len(approved) == len(holders):
-            outcome = Decision.GO
-    elif rule == DecisionRule.ANY:
-        if approved:
-            outcome = Decision.GO
-        elif rejections and still_possible == 0:
-            outcome = Decision.NO_GO
-    elif rule == DecisionRule.QUORUM:
-        if len(approved) >= gate.quorum:
-            outcome = Decision.GO
-        elif still_possible < gate.quorum:
-            outcome = Decision.NO_GO
+    standings = rules.standing(
+        rules.groups_of(gate, policy.slots_with_groups(gate)),
+        holders,
+        approving={s.on_behalf_of_id or s.signer_id for s in approvals},
+        rejecting={s.on_behalf_of_id or s.signer_id for s in rejections},
+        barred=set(policy.own_work(gate)),
+        fill_slots=policy.fill_slots,
+    )
+    outcome = rules.outcome(standings)
     if outcome is None:
         return None
     if outcome == Decision.GO and any(
@@ -532,10 +528,12 @@ def _definition_locked(gate: Gate) -> Gate:
 
 
 @transaction.atomic
-def gate_definition_save(*, row: GateCriterion | GateApprover, by) -> GateCriterion | GateApprover:
-    """Save a criterion or an approver of a draft or open gate (new or changed), validated as
-    a form would be, under the gate's lock; the change goes into the gate's trail and
-    invalidates signatures given on the old definition."""
+def gate_definition_save(
+    *, row: GateCriterion | GateApprover | ApproverGroup, by
+) -> GateCriterion | GateApprover | ApproverGroup:
+    """Save a criterion, an approver or an approver group of a draft or open gate (new or
+    changed), validated as a form would be, under the gate's lock; the change goes into the
+    gate's trail and invalidates signatures given on the old definition."""
     _definition_locked(row.gate)
     before = _described(type(row).objects.get(pk=row.pk)) if row.pk else {}
     row.full_clean()
@@ -547,10 +545,15 @@ def gate_definition_save(*, row: GateCriterion | GateApprover, by) -> GateCriter
 
 
 @transaction.atomic
-def gate_definition_delete(*, row: GateCriterion | GateApprover, by) -> None:
-    """Remove a criterion or an approver from its draft or open gate, recorded as a change of
-    definition."""
+def gate_definition_delete(*, row: GateCriterion | GateApprover | ApproverGroup, by) -> None:
+    """Remove a criterion, an approver or an approver group from its draft or open gate,
+    recorded as a change of definition. A group goes only once it has no approvers."""
     gate = _definition_locked(row.gate)
+    if isinstance(row, ApproverGroup) and row.slots.exists():
+        raise GateRefused(
+            f"The group {row.name} still has approvers: move them to another group or remove "
+            "them first."
+        )
     before = _described(row)
     row.delete()
     gate_definition_changed(

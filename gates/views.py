@@ -29,6 +29,7 @@ def _context(request, gate, form=None, problem=""):
     evaluation = evaluate_gate(gate)
     pack = evidence.evidence_pack(gate, evaluation)
     holders = policy.slot_holders(gate)
+    barred = policy.own_work(gate)
     approvers = policy.required_approvers(gate)
     is_approver = request.user in approvers
     # Someone who is not an approver themselves signs for the approver who delegated to them.
@@ -45,8 +46,11 @@ def _context(request, gate, form=None, problem=""):
         "delegation": delegation,
         "may_delegate": is_approver and gate.state in (GateState.DRAFT, GateState.OPEN),
         "members": gate.project.memberships.select_related("user").exclude(user=request.user),
-        "slots": selectors.slot_rows(gate, holders, signoffs),
-        "unfillable": policy.unfillable_slots(holders),
+        "groups": selectors.approver_groups(gate, holders, signoffs),
+        "own_work": barred.get(request.user.pk, ""),
+        "unfillable": policy.unfillable_slots(
+            {slot: people - set(barred) for slot, people in holders.items()}
+        ),
         "signoffs": [(s, MEANINGS[s.decision]) for s in signoffs],
         "as_signed": selectors.evidence_as_signed(gate, signoffs, pack),
         "may_sign": policy.can_sign(request.user, gate),

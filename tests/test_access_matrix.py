@@ -30,6 +30,7 @@ from core.models import OutboxTask
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates import services as gate_services
 from gates.evidence import evidence_pack, pack_store
+from gates.models import ApproverGroup
 from metrics.models import MeasurementHour
 from notifications.models import Notification, NotificationMute
 from projects import policy
@@ -325,6 +326,16 @@ API: dict[str, Rule] = {
         body=lambda o: {"gate": o["gate"].pk, "title": "DBA", "role": "approver"},
     ),
     "api:gate-approver-detail": Rule(get=V, post=M, target="approver", body=lambda o: {}),
+    "api:gate-approver-group-list": Rule(
+        get=SIGNED_IN,
+        lists="approver_group",
+        post=M,
+        target="gate",
+        body=lambda o: {"gate": o["gate"].pk, "name": "Security", "rule": "all", "veto": True},
+    ),
+    "api:gate-approver-group-detail": Rule(
+        get=V, post=M, target="approver_group", body=lambda o: {}
+    ),
     # Who signs is the service's to say: a member who may not is answered 400 with why.
     "api:sign-off-list": Rule(
         get=SIGNED_IN,
@@ -398,6 +409,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     "gates.gate": AdminScope("gate", add=M, change=M, delete=M),
     "gates.gatecriterion": AdminScope("criterion", add=M, change=M, delete=M),
     "gates.gateapprover": AdminScope("approver", add=M, change=M, delete=M),
+    "gates.approvergroup": AdminScope("approver_group", add=M, change=M, delete=M),
     "gates.signoff": AdminScope("signoff", **READ_ONLY),
     "gates.evidencepack": AdminScope("evidence", **READ_ONLY),
     "gates.gateauditentry": AdminScope("audit", **READ_ONLY),
@@ -530,7 +542,8 @@ def plan_of(project, manager, approver) -> dict:
     measurement = MeasurementFactory(kpi=kpi, source=source)
     gate = GateFactory(project=project, phase=phase)
     criterion = GateCriterionFactory(gate=gate, kind="manual", text="Runbook rehearsed")
-    approver_slot = GateApproverFactory(gate=gate, role="approver")
+    approver_group = ApproverGroup.objects.create(gate=gate, name="Data owners", rule="any")
+    approver_slot = GateApproverFactory(gate=gate, role="approver", group=approver_group)
     evidence = pack_store(gate, evidence_pack(gate))
     signoff = SignOffFactory(
         gate=gate, signer=approver, evidence=evidence, content_hash=evidence.content_hash
@@ -562,6 +575,7 @@ def plan_of(project, manager, approver) -> dict:
         "gate": gate,
         "criterion": criterion,
         "approver": approver_slot,
+        "approver_group": approver_group,
         "signoff": signoff,
         "evidence": evidence,
         "audit": gate.audit_entries.order_by("sequence").first(),

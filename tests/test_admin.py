@@ -15,7 +15,7 @@ from core.versioning import StaleEdit
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates import services as gate_services
 from gates.evidence import evidence_pack, pack_store
-from gates.models import Gate
+from gates.models import ApproverGroup, Gate
 from metrics.models import MetricSource
 from notifications import services as notification_services
 from notifications.models import NotificationMute
@@ -54,7 +54,9 @@ def populate(project, user):
     MeasurementFactory(kpi=kpi, source=MetricSourceFactory(kpi=kpi), recorded_by=user)
     gate = GateFactory(project=project, phase=phase)
     GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=1)
-    GateApproverFactory(gate=gate, user=user)
+    GateApproverFactory(
+        gate=gate, user=user, group=ApproverGroup.objects.create(gate=gate, name="Security")
+    )
     shown = pack_store(gate, evidence_pack(gate))
     SignOffFactory(gate=gate, signer=user, evidence=shown, content_hash=shown.content_hash)
     gate_services.gate_open(gate=gate, by=user)

@@ -188,7 +188,23 @@ def test_open_demo_gates_were_opened_through_their_trail():
 
     demo_load()
     open_gates = Gate.objects.filter(state="open")
-    assert open_gates.count() == 2
+    assert open_gates.count() == 1
     for gate in open_gates:
         assert gate.audit_entries.get().action == "opened"
         assert gate_audit_verify(gate=gate)[0]
+
+
+def test_the_demo_shows_an_override_by_two_different_approvers_and_a_gate_with_groups():
+    from gates import policy
+    from gates.models import Gate
+
+    demo_load()
+    phase_1 = Gate.objects.get(project__code="AAD", name__startswith="Phase 1 exit")
+    assert (phase_1.state, phase_1.decision) == ("decided", "go")
+    assert phase_1.overridden_recommendation == "inconclusive"
+    signers = set(phase_1.signoffs.values_list("signer__username", flat=True))
+    assert signers == {"approver", "product"}
+    release = Gate.objects.get(project__code="AAD", name="Production release go/no-go")
+    (group,) = release.approver_groups.all()
+    assert (group.name, group.rule, group.veto) == ("Product", "all", True)
+    assert policy.unfillable_slots(policy.slot_holders(release)) == 0

@@ -189,7 +189,9 @@ def seed_project(*, programme, code: str, people: People, measurements_per_kpi: 
     GateApproverFactory(gate=gate, title="DBA", user=dba, role="")
     GateApproverFactory(gate=gate, title="Tech Lead", user=lead, role="")
     gate_services.gate_open(gate=gate, by=pm)
-    gate_services.gate_criterion_attest(criterion=runbook, by=lead)
+    gate_services.gate_criterion_attest(
+        criterion=runbook, by=dev
+    )  # who did the work attests; others approve
     _sign(gate, dba, comment="Replication verified")
     added = GateCriterionFactory.build(
         gate=gate,

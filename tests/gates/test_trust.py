@@ -4,10 +4,11 @@ needs a reason that everyone sees."""
 
 import csv
 import io
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils import timezone
 from gates import policy, services
 from gates.evaluation import Result, evaluate_gate
 from gates.evidence import current_token, pack_hash
-from gates.models import EvidencePack, SignOff
+from gates.models import ApproverGroup, EvidencePack, SignOff
 from notifications.models import Notification
 from tests.factories import (
     GateApproverFactory,
@@ -347,3 +348,204 @@ def test_the_page_asks_for_the_reason_and_keeps_what_was_typed(
     assert "approving against it needs your reason" in body
     assert "Checked with the CDN team" in body
     assert not SignOff.objects.exists()
+
+
+# Rule groups, vetoes and one's own work
+
+
+@pytest.fixture
+def data_and_security(project_a, alice, latency):
+    """The plans' rule: two of the data owners AND all of security; security can veto."""
+    owners = [approver(project_a, username=f"owner{n}") for n in range(3)]
+    security = [approver(project_a, username=f"sec{n}") for n in range(2)]
+    gate = _kpi_gate(project_a, latency, name="Cutover", decision_rule="quorum", quorum=2)
+    for owner in owners:
+        GateApproverFactory(gate=gate, title="Data owner", user=owner, role="")
+    group = ApproverGroup.objects.create(gate=gate, name="Security", rule="all", veto=True)
+    for member in security:
+        GateApproverFactory(gate=gate, title="Security", user=member, role="", group=group)
+    services.gate_open(gate=gate, by=alice)
+    return gate, owners, security
+
+
+def test_two_of_the_data_owners_and_all_of_security_decide_go(data_and_security):
+    gate, owners, security = data_and_security
+    for person in (owners[0], owners[1], security[0]):
+        sign(gate, person)
+        gate.refresh_from_db()
+        assert gate.state == "open", "decided before every group agreed"
+    sign(gate, security[1])
+    gate.refresh_from_db()
+    assert (gate.state, gate.decision) == ("decided", "go")
+
+
+def test_one_security_rejection_vetoes_the_gate(data_and_security):
+    gate, owners, security = data_and_security
+    sign(gate, owners[0])
+    sign(gate, owners[1])
+    sign(gate, security[0], decision="reject", comment="Pen test findings open")
+    gate.refresh_from_db()
+    assert (gate.state, gate.decision) == ("decided", "no_go")
+
+
+def test_a_data_owner_rejecting_leaves_two_who_can_still_approve(data_and_security):
+    gate, owners, _ = data_and_security
+    sign(gate, owners[0], decision="reject")
+    gate.refresh_from_db()
+    assert gate.state == "open"
+    sign(gate, owners[1], decision="reject")
+    gate.refresh_from_db()
+    assert (gate.state, gate.decision) == ("decided", "no_go")  # only one owner is left
+
+
+def test_the_rule_is_shown_on_the_gate_page_in_words(client, alice, data_and_security):
+    gate, _, _ = data_and_security
+    client.force_login(alice)
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "2 of 3 must approve" in page
+    assert 'And Security: <span class="muted">all 2 must approve, and one rejection' in page
+    assert "Nobody approves their own work" in page
+
+
+def test_nobody_approves_their_own_work(client, project_a, alice, latency):
+    # Alice opened the gate and is named on it too: she may reject, not approve.
+    gate = _kpi_gate(project_a, latency)
+    GateApproverFactory(gate=gate, user=alice, role="")
+    services.gate_open(gate=gate, by=alice)
+    with pytest.raises(services.GateRefused, match="you opened it for sign-off: you may reject"):
+        sign(gate, alice)
+    client.force_login(alice)
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "You may reject this gate but not approve it: you opened it for sign-off." in page
+    sign(gate, alice, decision="reject")
+    gate.refresh_from_db()
+    assert gate.decision == "no_go"
+
+
+def test_the_owner_of_a_judged_checklist_or_an_attester_may_not_approve(
+    project_a, alice, carol, bob
+):
+    from tests.factories import ChecklistItemFactory, PhaseFactory
+
+    phase = PhaseFactory(project=project_a, order=1, name="Build")
+    ChecklistItemFactory(phase=phase, owner=carol, done=True, done_at=timezone.now())
+    gate = GateFactory(project=project_a)
+    GateCriterionFactory(gate=gate, kind="checklist", phase=phase)
+    manual = GateCriterionFactory(gate=gate, kind="manual", text="Runbook rehearsed")
+    GateApproverFactory(gate=gate, user=carol, role="")
+    dana = approver(project_a)
+    GateApproverFactory(gate=gate, user=dana, role="")
+    services.gate_open(gate=gate, by=alice)
+    services.gate_criterion_attest(criterion=manual, by=dana)
+    assert policy.own_work(gate) == {
+        alice.pk: "you opened it for sign-off",
+        carol.pk: "you own items of a checklist it judges",
+        dana.pk: "you attested one of its criteria",
+    }
+    with pytest.raises(services.GateRefused, match="you own items of a checklist it judges"):
+        sign(gate, carol)
+    assert (
+        policy.unfillable_slots(
+            {
+                slot: people - set(policy.own_work(gate))
+                for slot, people in policy.slot_holders(gate).items()
+            }
+        )
+        == 2
+    )
+
+
+# Races, with threads (on PostgreSQL in CI's second pass)
+
+
+def _at_once(*calls):
+    barrier, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        try:
+            outcomes[index] = call()
+        except services.GateRefused as refused:
+            outcomes[index] = refused
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signatures_from_several_groups_at_once_decide_once(data_and_security):
+    gate, owners, security = data_and_security
+    shown = current_token(gate)
+    people = [owners[0], owners[1], security[0], security[1]]
+    outcomes = _at_once(*(lambda p=p: sign(gate, p, evidence_token=shown) for p in people))
+    assert all(isinstance(outcome, SignOff) for outcome in outcomes)
+    gate.refresh_from_db()
+    assert (gate.state, gate.decision) == ("decided", "go")
+    assert gate.audit_entries.filter(action="decided").count() == 1
+    assert services.gate_audit_verify(gate=gate)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_veto_racing_the_deciding_approval_leaves_one_decision(project_a, alice, latency):
+    # Any one of security approves, but one of them can veto; the deciding data owner's
+    # approval and the other security member's veto arrive at once.
+    owners = [approver(project_a) for _ in range(2)]
+    security = [approver(project_a) for _ in range(2)]
+    gate = _kpi_gate(project_a, latency)
+    for owner in owners:
+        GateApproverFactory(gate=gate, user=owner, role="")
+    group = ApproverGroup.objects.create(gate=gate, name="Security", rule="any", veto=True)
+    for member in security:
+        GateApproverFactory(gate=gate, user=member, role="", group=group)
+    services.gate_open(gate=gate, by=alice)
+    sign(gate, owners[0])
+    sign(gate, security[0])
+    shown = current_token(gate)
+    outcomes = _at_once(
+        lambda: sign(gate, owners[1], evidence_token=shown),
+        lambda: sign(gate, security[1], decision="reject", evidence_token=shown),
+    )
+    gate.refresh_from_db()
+    decided = gate.audit_entries.filter(action="decided")
+    assert gate.state == "decided" and decided.count() == 1
+    approval, veto = outcomes
+    if isinstance(approval, SignOff):  # the approval came first and decided GO
+        assert gate.decision == "go" and "takes no signatures" in str(veto)
+    else:  # the veto came first and decided NO-GO
+        assert gate.decision == "no_go" and "takes no signatures" in str(approval)
+    assert decided.get().after["decision"] == gate.decision
+    assert services.gate_audit_verify(gate=gate)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_criterion_change_racing_a_signature_signs_only_what_was_shown(
+    project_a, alice, carol, latency
+):
+    gate = _kpi_gate(project_a, latency)
+    GateApproverFactory(gate=gate, user=carol, role="")
+    GateApproverFactory(gate=gate, user=approver(project_a), role="")
+    services.gate_open(gate=gate, by=alice)
+    shown = current_token(gate)
+    criterion = gate.criteria.get()
+
+    def change():
+        criterion.threshold = 300
+        return services.gate_definition_save(row=criterion, by=alice)
+
+    outcomes = _at_once(lambda: sign(gate, carol, evidence_token=shown), change)
+    signoff = SignOff.objects.filter(gate=gate).first()
+    if isinstance(outcomes[0], SignOff):
+        # Signed first, on the old definition: the change then invalidated it.
+        signoff.refresh_from_db()
+        assert signoff.invalidated_at is not None
+        assert signoff.evidence.content["definition"]["criteria"][0]["threshold"] == 500
+    else:
+        assert "the gate's definition changed" in str(outcomes[0])
+        assert signoff is None
+    assert services.gate_audit_verify(gate=gate)[0]
