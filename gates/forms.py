@@ -8,7 +8,8 @@ class SignForm(forms.Form):
     conditions = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when approving with conditions; they become follow-up tasks.",
+        help_text="Required when approving with conditions: one a line. Each becomes an action "
+        "with an owner and a due date.",
     )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     username = forms.CharField(

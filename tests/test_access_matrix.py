@@ -39,6 +39,7 @@ from risks.models import RiskEscalation, RiskKeySequence
 from tests.factories import (
     ChecklistItemFactory,
     GateApproverFactory,
+    GateConditionFactory,
     GateCriterionFactory,
     GateFactory,
     KPIFactory,
@@ -400,6 +401,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     "gates.signoff": AdminScope("signoff", **READ_ONLY),
     "gates.gateauditentry": AdminScope("audit", **READ_ONLY),
     "gates.gatedelegation": AdminScope("delegation", **READ_ONLY),
+    "gates.gatecondition": AdminScope("condition", **READ_ONLY),
 }
 # Rows that belong to no project, or to the user: asked once, not per project.
 PROJECTLESS = {
@@ -558,6 +560,7 @@ def plan_of(project, manager, approver) -> dict:
         "criterion": criterion,
         "approver": approver_slot,
         "signoff": signoff,
+        "condition": GateConditionFactory(signoff=signoff, owner=manager),
         "audit": gate.audit_entries.order_by("sequence").first(),
         "delegation": delegation,
         # A member no test persona is: memberships are changed and ended on it.

@@ -23,6 +23,7 @@ from risks.models import Risk, RiskEscalation
 from tests.factories import (
     ChecklistItemFactory,
     GateApproverFactory,
+    GateConditionFactory,
     GateCriterionFactory,
     GateFactory,
     KPIFactory,
@@ -54,7 +55,8 @@ def populate(project, user):
     gate = GateFactory(project=project, phase=phase)
     GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=1)
     GateApproverFactory(gate=gate, user=user)
-    SignOffFactory(gate=gate, signer=user)
+    signoff = SignOffFactory(gate=gate, signer=user)
+    GateConditionFactory(signoff=signoff, owner=user)
     gate_services.gate_open(gate=gate, by=user)
     gate_services.gate_delegate(
         gate=gate,

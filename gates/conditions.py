@@ -1,0 +1,86 @@
+"""The conditions of a CONDITIONAL GO, tracked as actions.
+
+When a gate is decided CONDITIONAL GO, each line of the conditions its signatures stated
+becomes a condition of its own (bullets and numbering cut), in the decision's transaction. It
+starts with the project's first manager who is a member as its owner (phases have no owner of
+their own) and is due on the gate's due date if that lies after the day of the decision, else
+`DAYS_TO_MEET` days after that day. Each one made goes into the gate's audit trail.
+"""
+
+import re
+from datetime import date, datetime, timedelta
+
+from django.utils import timezone
+
+from gates import services
+from gates.models import AuditAction, Gate, GateCondition, SignOff
+from projects import policy as project_policy
+from projects import selectors as project_selectors
+
+DAYS_TO_MEET = 14
+# "- ", "* ", "• ", "+ ", "1. " or "2) " at the start of a line.
+BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])(?:\s+|$)")
+
+
+def condition_lines(text: str) -> list[str]:
+    """The conditions a signature states: one per non-empty line, without its bullet."""
+    lines = (BULLET.sub("", line, count=1).strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def default_owner(gate: Gate):
+    """The project's first manager (as `project_managers` lists them) who is a member of it."""
+    for manager in project_selectors.project_managers(project=gate.project):
+        if project_policy.can_view_project(manager, gate.project):
+            return manager
+    return None
+
+
+def default_due_date(gate: Gate, *, decided_on: date) -> date:
+    """The gate's due date if it lies after the day of the decision, else DAYS_TO_MEET days
+    after that day."""
+    if gate.due_date and gate.due_date > decided_on:
+        return gate.due_date
+    return decided_on + timedelta(days=DAYS_TO_MEET)
+
+
+def _described(condition: GateCondition) -> dict:
+    return {
+        "condition": condition.pk,
+        "text": condition.text,
+        "owner": condition.owner_id,
+        "due_date": condition.due_date.isoformat(),
+    }
+
+
+def gate_conditions_record(
+    *, gate: Gate, signoffs: list[SignOff], by, at: datetime
+) -> list[GateCondition]:
+    """Make the conditions of `gate`, decided CONDITIONAL GO at `at`: one per line of each of
+    `signoffs`' conditions, in the order they were signed. Called inside the decision's
+    transaction, the gate locked."""
+    owner = default_owner(gate)
+    due = default_due_date(gate, decided_on=timezone.localdate(at))
+    made = []
+    for signoff in signoffs:
+        for text in condition_lines(signoff.conditions):
+            condition = GateCondition(
+                gate=gate,
+                signoff=signoff,
+                order=len(made) + 1,
+                text=text,
+                owner=owner,
+                due_date=due,
+                created_at=at,
+            )
+            condition.full_clean()
+            condition.save()
+            services._audit(
+                gate,
+                actor=by,
+                action=AuditAction.CONDITION_ADDED,
+                after=_described(condition),
+                at=at,
+            )
+            made.append(condition)
+    return made
