@@ -4,15 +4,18 @@ When a gate is decided CONDITIONAL GO, each line of the conditions its signature
 becomes a condition of its own (bullets and numbering cut), in the decision's transaction. It
 starts with the project's first manager who is a member as its owner (phases have no owner of
 their own) and is due on the gate's due date if that lies after the day of the decision, else
-`DAYS_TO_MEET` days after that day. Each one made goes into the gate's audit trail.
+`DAYS_TO_MEET` days after that day. Managers change owner and due date; the owner or a manager
+marks it met. Every change goes into the gate's audit trail.
 """
 
 import re
 from datetime import date, datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
-from gates import services
+from core.people import display_name
+from gates import policy, services
 from gates.models import AuditAction, Gate, GateCondition, SignOff
 from projects import policy as project_policy
 from projects import selectors as project_selectors
@@ -84,3 +87,63 @@ def gate_conditions_record(
             )
             made.append(condition)
     return made
+
+
+def _open_condition(condition: GateCondition) -> tuple[Gate, GateCondition]:
+    """The condition's gate, locked, and the condition as it is now; refused once it is met."""
+    gate = services._locked(condition.gate)
+    condition = GateCondition.objects.select_related("owner").get(pk=condition.pk)
+    if condition.met_at:
+        raise services.GateRefused("This condition is met: it is part of the gate's record now.")
+    return gate, condition
+
+
+@transaction.atomic
+def gate_condition_update(*, condition: GateCondition, by, owner, due_date: date) -> GateCondition:
+    """Give a condition another owner (a member of the project) or due date; the change goes
+    into the gate's trail. A new due date is escalated anew once it passes."""
+    gate, condition = _open_condition(condition)
+    if not policy.can_manage_conditions(by, gate):
+        raise services.GateRefused("Only a manager of the project changes a condition.")
+    if not project_policy.can_view_project(owner, gate.project):
+        raise services.GateRefused(f"{display_name(owner)} is not a member of this project.")
+    before = _described(condition)
+    if owner.pk == condition.owner_id and due_date == condition.due_date:
+        return condition
+    if due_date != condition.due_date:
+        condition.escalated_at = None
+    condition.owner, condition.due_date = owner, due_date
+    condition.full_clean()
+    condition.save()
+    after = _described(condition)
+    changed = [key for key in ("owner", "due_date") if before[key] != after[key]]
+    services._audit(
+        gate,
+        actor=by,
+        action=AuditAction.CONDITION_CHANGED,
+        before={"condition": condition.pk, **{key: before[key] for key in changed}},
+        after={"condition": condition.pk, **{key: after[key] for key in changed}},
+    )
+    return condition
+
+
+@transaction.atomic
+def gate_condition_mark_met(*, condition: GateCondition, by) -> GateCondition:
+    """The condition's owner or a manager of the project says it is met: who and when are
+    recorded, in the gate's trail too."""
+    gate, condition = _open_condition(condition)
+    if not policy.can_meet_condition(by, condition):
+        raise services.GateRefused(
+            "Only the condition's owner or a manager of the project marks it met."
+        )
+    now = timezone.now()
+    GateCondition.objects.filter(pk=condition.pk).update(met_at=now, met_by=by)
+    services._audit(
+        gate,
+        actor=by,
+        action=AuditAction.CONDITION_MET,
+        after={"condition": condition.pk, "text": condition.text, "met_by": by.pk},
+        at=now,
+    )
+    condition.met_at, condition.met_by = now, by
+    return condition

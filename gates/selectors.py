@@ -1,6 +1,6 @@
 """Reads of gates that pages share."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
@@ -13,6 +13,7 @@ from gates.models import (
     Gate,
     GateApprover,
     GateAuditEntry,
+    GateCondition,
     GateCriterion,
     GateDelegation,
     GateState,
@@ -136,3 +137,17 @@ def gate_activity(
 
 def _decision_label(value: str) -> str:
     return {**dict(SignOffDecision.choices), **dict(Decision.choices)}.get(value, value)
+
+
+def gate_conditions(*, gate: Gate, today: date) -> list[GateCondition]:
+    """The gate's conditions in order, with who stated, owns and met them; each with
+    `days_left` until its due date (from `today`), `days_overdue` and `overdue` (past due and
+    not met)."""
+    conditions = list(
+        gate.conditions.select_related("signoff__signer", "owner", "met_by").order_by("order")
+    )
+    for condition in conditions:
+        condition.days_left = (condition.due_date - today).days
+        condition.days_overdue = max(0, -condition.days_left)
+        condition.overdue = condition.met_at is None and condition.days_left < 0
+    return conditions

@@ -190,6 +190,9 @@ PAGES: dict[str, Rule] = {
     "gate-audit-json": page(V, target="gate"),
     "gate-pdf": page(V, target="gate", heavy=True),
     "criterion-attest": page(post=E, target="criterion"),
+    "gate-condition-update": page(post=M, target="condition"),
+    # Met by its owner or a manager; the plans' conditions are owned by the project's manager.
+    "gate-condition-met": page(post=M, target="condition"),
     "inbox": page(SIGNED_IN),
 }
 

@@ -1,5 +1,6 @@
 """The conditions of a CONDITIONAL GO (gates.conditions): one action per condition line, not a
-checklist item, made when the gate is decided, with an owner and a due date."""
+checklist item, made when the gate is decided, with an owner and a due date; changed and met
+only as the policy allows, each change in the gate's trail."""
 
 from datetime import timedelta
 
@@ -171,3 +172,25 @@ def test_a_go_or_a_no_go_tracks_no_condition(gate, carol, decision, extra):
     sign(gate, carol, decision=decision, **extra)
     assert gate.decision in ("go", "no_go")
     assert not gate.conditions.exists()
+
+
+def test_the_services_refuse_what_the_policy_does_not_allow(decided, bob, oscar, alice):
+    condition = first(decided)
+    with pytest.raises(services.GateRefused, match="Only a manager"):
+        conditions.gate_condition_update(
+            condition=condition, by=bob, owner=bob, due_date=condition.due_date
+        )
+    with pytest.raises(services.GateRefused, match="not a member"):
+        conditions.gate_condition_update(
+            condition=condition, by=alice, owner=oscar, due_date=condition.due_date
+        )
+    with pytest.raises(services.GateRefused, match="owner or a manager"):
+        conditions.gate_condition_mark_met(condition=condition, by=bob)
+
+
+def test_a_met_condition_keeps_its_owner_and_due_date(decided, alice, bob):
+    condition = conditions.gate_condition_mark_met(condition=first(decided), by=alice)
+    with pytest.raises(services.GateRefused, match="is met"):
+        conditions.gate_condition_update(
+            condition=condition, by=alice, owner=bob, due_date=condition.due_date
+        )

@@ -185,6 +185,8 @@ def test_conditions_become_tracked_actions_not_checklist_items(client, carol, ga
     assert gate.decision == "conditional_go"
     assert not gate.phase.checklist_items.exists()
     assert list(gate.conditions.values_list("text", flat=True)) == ["Rehearse the rollback"]
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "0 of 1 condition met" in page
 
 
 def test_audit_exports_carry_the_chain(client, victor, gate):
