@@ -5,18 +5,24 @@ becomes a condition of its own (bullets and numbering cut), in the decision's tr
 starts with the project's first manager who is a member as its owner (phases have no owner of
 their own) and is due on the gate's due date if that lies after the day of the decision, else
 `DAYS_TO_MEET` days after that day. Managers change owner and due date; the owner or a manager
-marks it met. Every change goes into the gate's audit trail.
+marks it met. A condition past its due date and not met is escalated once for that due date:
+stamped, written into the gate's trail, and told to its owner, the project's managers and the
+gate's required approvers. Every change goes into the gate's audit trail.
 """
 
 import re
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from core.people import display_name
 from gates import policy, services
 from gates.models import AuditAction, Gate, GateCondition, SignOff
+from notifications import services as notification_services
+from notifications.models import NotificationKind
 from projects import policy as project_policy
 from projects import selectors as project_selectors
 
@@ -147,3 +153,53 @@ def gate_condition_mark_met(*, condition: GateCondition, by) -> GateCondition:
     )
     condition.met_at, condition.met_by = now, by
     return condition
+
+
+def gate_conditions_escalate_overdue(*, now: datetime | None = None) -> list[GateCondition]:
+    """Escalate every condition past its due date and not met, once for its due date: stamp
+    it, write it into the gate's trail and tell its owner, the project's managers and the
+    gate's required approvers. Each is claimed by an update that only one run wins."""
+    now = now or timezone.now()
+    overdue = (
+        GateCondition.objects.filter(
+            met_at__isnull=True, escalated_at__isnull=True, due_date__lt=timezone.localdate(now)
+        )
+        .select_related("gate__project", "owner")
+        .order_by("due_date", "pk")
+    )
+    escalated = []
+    for condition in overdue:
+        with transaction.atomic():
+            gate = services._locked(condition.gate)
+            claimed = GateCondition.objects.filter(
+                pk=condition.pk,
+                met_at__isnull=True,
+                escalated_at__isnull=True,
+                due_date=condition.due_date,
+            ).update(escalated_at=now)
+            if not claimed:
+                continue  # met, moved or escalated since it was read
+            services._audit(
+                gate,
+                actor=None,
+                action=AuditAction.CONDITION_ESCALATED,
+                after=_described(condition),
+                at=now,
+            )
+            due = date_format(condition.due_date, "j F Y")
+            notification_services.notify(
+                users=[
+                    condition.owner,
+                    *project_selectors.project_managers(project=gate.project),
+                    *policy.required_approvers(gate),
+                ],
+                kind=NotificationKind.CONDITION_OVERDUE,
+                title=f"{gate.project.code} {gate.name}: a condition is overdue",
+                body=f"{condition.text}\nDue {due}, owned by "
+                f"{display_name(condition.owner, 'nobody')}, and not met yet.",
+                url=reverse("gate-detail", args=[gate.pk]) + f"#condition-{condition.pk}",
+                dedupe_key=f"gate-condition-overdue:{condition.pk}:{condition.due_date}",
+            )
+        condition.escalated_at = now
+        escalated.append(condition)
+    return escalated

@@ -1,9 +1,16 @@
 from celery import shared_task
 
-from gates import services
+from gates import conditions, services
 
 
 @shared_task
 def rollout_watch() -> int:
     """Judge the rollback triggers of live rollout stages; returns how many were newly marked."""
     return len(services.rollout_watch())
+
+
+@shared_task
+def gate_conditions_escalate_overdue() -> int:
+    """Escalate the conditions of CONDITIONAL GO decisions that are past their due date and
+    not met (each once for its due date); returns how many were escalated now."""
+    return len(conditions.gate_conditions_escalate_overdue())

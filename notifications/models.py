@@ -14,6 +14,7 @@ class NotificationKind(models.TextChoices):
     GATE_DECIDED = "gate_decided", "Gate decided"
     SIGNATURE_INVALIDATED = "signature_invalidated", "Signature invalidated"
     ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
+    CONDITION_OVERDUE = "condition_overdue", "Condition of a gate overdue"
 
 
 class Notification(models.Model):

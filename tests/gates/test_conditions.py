@@ -1,15 +1,18 @@
 """The conditions of a CONDITIONAL GO (gates.conditions): one action per condition line, not a
 checklist item, made when the gate is decided, with an owner and a due date; changed and met
-only as the policy allows, each change in the gate's trail."""
+only as the policy allows, each change in the gate's trail; escalated once when overdue."""
 
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.test import RequestFactory
 from django.utils import timezone
 
-from gates import conditions, services
+from core.people import display_name
+from gates import conditions, services, tasks
 from gates.models import GateCondition
+from notifications.models import Notification
 from projects.models import ChecklistItem, Project
 from projects.selectors import attach_variance, with_checklist_counts
 from tests.factories import (
@@ -194,3 +197,63 @@ def test_a_met_condition_keeps_its_owner_and_due_date(decided, alice, bob):
         conditions.gate_condition_update(
             condition=condition, by=alice, owner=bob, due_date=condition.due_date
         )
+
+
+# Escalation
+
+
+def overdue(condition, days=1) -> GateCondition:
+    GateCondition.objects.filter(pk=condition.pk).update(
+        due_date=timezone.localdate() - timedelta(days=days)
+    )
+    condition.refresh_from_db()
+    return condition
+
+
+def test_an_overdue_condition_escalates_once_to_owner_managers_and_approvers(
+    decided, alice, bob, carol
+):
+    condition = conditions.gate_condition_update(
+        condition=first(decided), by=alice, owner=bob, due_date=first(decided).due_date
+    )
+    overdue(condition)
+    assert tasks.gate_conditions_escalate_overdue() == 1
+    assert tasks.gate_conditions_escalate_overdue() == 0
+
+    told = Notification.objects.filter(kind="condition_overdue")
+    managers = {alice.pk} | ({decided.project.manager_id} - {None})
+    assert sorted(told.values_list("user_id", flat=True)) == sorted({bob.pk, carol.pk} | managers)
+    notice = told.first()
+    assert "Rehearse the rollback" in notice.body and display_name(bob) in notice.body
+    assert notice.url.endswith(f"#condition-{condition.pk}")
+    condition.refresh_from_db()
+    assert condition.escalated_at is not None
+    assert decided.audit_entries.filter(action="condition_escalated").count() == 1
+    assert services.gate_audit_verify(gate=decided)[0]
+
+
+def test_a_met_or_not_yet_due_condition_is_not_escalated(decided, alice):
+    met, later = decided.conditions.order_by("order")
+    conditions.gate_condition_mark_met(condition=overdue(met), by=alice)
+    GateCondition.objects.filter(pk=later.pk).update(due_date=timezone.localdate())
+    assert tasks.gate_conditions_escalate_overdue() == 0
+    assert not Notification.objects.filter(kind="condition_overdue").exists()
+
+
+def test_a_new_due_date_escalates_anew_once_it_has_passed(decided, alice):
+    condition = overdue(first(decided))
+    assert len(conditions.gate_conditions_escalate_overdue()) == 1
+    moved = conditions.gate_condition_update(
+        condition=condition,
+        by=alice,
+        owner=alice,
+        due_date=timezone.localdate() - timedelta(days=3),
+    )
+    assert moved.escalated_at is None
+    assert len(conditions.gate_conditions_escalate_overdue()) == 1
+    assert Notification.objects.filter(user=alice, kind="condition_overdue").count() == 2
+
+
+def test_the_escalation_runs_on_the_beat_schedule():
+    tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "gates.tasks.gate_conditions_escalate_overdue" in tasks_scheduled
