@@ -97,6 +97,7 @@ class ProjectStatusRow:
     pipeline: list  # gates.models.Gate, in order
     next_gate: object | None
     rollback_gates: list
+    conditions_overdue: int = 0  # conditions of CONDITIONAL GO decisions past due, not met
 
     @property
     def rag(self) -> variance.RAG:
@@ -127,6 +128,7 @@ class ProjectStatusRow:
                 gate.due_date,
             ),
             [(g.name, g.rollback_reason) for g in self.rollback_gates],
+            self.conditions_overdue,
         )
         return hashlib.blake2s(repr(facts).encode(), digest_size=16).hexdigest()
 
@@ -141,7 +143,7 @@ def project_status_rows(*, projects: QuerySet[Project], today: date) -> list[Pro
     kpi_counts = metric_selectors.kpi_status_counts(projects=ids)
     kpi_facts = metric_selectors.kpi_status_facts(projects=ids)
     risk_facts = risk_selectors.risk_status_facts(projects=ids)
-    pipelines = gate_selectors.gate_pipelines(projects=ids)
+    pipelines = gate_selectors.gate_pipelines(projects=ids, today=today)
     rows = []
     for project in projects:
         attach_variance(project)
@@ -166,6 +168,7 @@ def project_status_rows(*, projects: QuerySet[Project], today: date) -> list[Pro
                 pipeline=pipeline,
                 next_gate=gate_selectors.next_gate(pipeline),
                 rollback_gates=[g for g in pipeline if g.rollback_recommended_at],
+                conditions_overdue=sum(gate.conditions_overdue for gate in pipeline),
             )
         )
     return rows

@@ -80,6 +80,11 @@ RULES = [
     ),
     Rule("gate_conditional", RAG.AMBER, "The latest gate decision is CONDITIONAL GO."),
     Rule("gate_overdue", RAG.AMBER, "A gate open for sign-off is past its due date."),
+    Rule(
+        "condition_overdue",
+        RAG.AMBER,
+        "A condition of a CONDITIONAL GO is past its due date and not met.",
+    ),
 ]
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
 
@@ -241,4 +246,9 @@ def _gate_reasons(gates: list[GateFact], today: date) -> list[Reason]:
         if gate.state == "open" and gate.due_date and gate.due_date < today:
             due = _day(gate.due_date)
             reasons.append(_reason("gate_overdue", f"{gate.name} awaits sign-off since {due}"))
+    for gate in gates:
+        if gate.conditions_overdue:
+            count = gate.conditions_overdue
+            what = "condition" if count == 1 else "conditions"
+            reasons.append(_reason("condition_overdue", f"{count} {what} of {gate.name} overdue"))
     return reasons

@@ -13,3 +13,4 @@ class GateFact:
     due_date: date | None
     rollback_recommended_at: datetime | None
     rollback_reason: str = ""
+    conditions_overdue: int = 0  # conditions of its CONDITIONAL GO past due and not met

@@ -2,8 +2,10 @@
 
 from datetime import date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from core.people import PORTAL, display_name
 from gates import policy
@@ -70,9 +72,25 @@ def gates_awaiting_signature(*, user) -> list[Gate]:
     return policy.signable(user, candidates)
 
 
-def gate_pipelines(*, projects: QuerySet[Project]) -> dict[int, list[Gate]]:
+def overdue_conditions(*, today: date) -> QuerySet[GateCondition]:
+    """Conditions past their due date (before `today`) and not met."""
+    return GateCondition.objects.filter(met_at__isnull=True, due_date__lt=today)
+
+
+def gate_pipelines(
+    *, projects: QuerySet[Project], today: date | None = None
+) -> dict[int, list[Gate]]:
     """Per project id, its gates (cancelled ones left out) in pipeline order, each with
-    `signed` (valid sign-offs) and `approver_count`: one query for any number of projects."""
+    `signed` (valid sign-offs), `approver_count` and `conditions_overdue` (on `today`): one
+    query for any number of projects."""
+    overdue = (
+        overdue_conditions(today=today or timezone.localdate())
+        .filter(gate=OuterRef("pk"))
+        .order_by()
+        .values("gate")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     gates = (
         Gate.objects.filter(project__in=projects)
         .exclude(state=GateState.CANCELLED)
@@ -81,6 +99,7 @@ def gate_pipelines(*, projects: QuerySet[Project]) -> dict[int, list[Gate]]:
                 "signoffs", filter=Q(signoffs__invalidated_at__isnull=True), distinct=True
             ),
             approver_count=Count("approvers", distinct=True),
+            conditions_overdue=Coalesce(Subquery(overdue), 0),
         )
         .order_by("project_id", "order", "pk")
     )
@@ -105,6 +124,7 @@ def gate_status_facts(pipeline: list[Gate]) -> list[GateFact]:
             due_date=gate.due_date,
             rollback_recommended_at=gate.rollback_recommended_at,
             rollback_reason=gate.rollback_reason,
+            conditions_overdue=getattr(gate, "conditions_overdue", 0),
         )
         for gate in pipeline
     ]
