@@ -1,10 +1,11 @@
 """The gates' part of the exchange document: gates with their criteria, approvers, delegations,
-sign-offs and audit trails.
+sign-offs, the conditions of their decision and audit trails.
 
 Sign-offs and audit entries are imported as they were: their times, signers and contents kept.
 A gate's audit trail is chained by hashes over database ids, so the import writes each entry as
 exported and seals the chain anew for the ids it was given (`gate_audit_seal`); sign-offs keep
-the hash of the snapshot that was signed.
+the hash of the snapshot that was signed. A gate's `conditions` name the sign-off that stated
+them by its ref; a document written before conditions were tracked has none, and imports so.
 """
 
 from collections import defaultdict
@@ -13,6 +14,7 @@ from django.db.models import Model
 
 from core.exchange import (
     BOOLEAN,
+    DATE,
     DATE_OR_NULL,
     DATETIME,
     DATETIME_OR_NULL,
@@ -37,6 +39,7 @@ from gates.models import (
     Gate,
     GateApprover,
     GateAuditEntry,
+    GateCondition,
     GateCriterion,
     GateDelegation,
     SignOff,
@@ -104,6 +107,18 @@ SIGNOFF_FIELDS = {
     "invalidated_at": DATETIME_OR_NULL,
     "invalidated_reason": TEXT,
 }
+CONDITION_FIELDS = {
+    "ref": REF,
+    "signoff": REF,
+    "order": INTEGER,
+    "text": TEXT,
+    "owner": USER_OR_NULL,
+    "due_date": DATE,
+    "met_at": DATETIME_OR_NULL,
+    "met_by": USER_OR_NULL,
+    "escalated_at": DATETIME_OR_NULL,
+    "created_at": DATETIME,
+}
 AUDIT_ENTRY_FIELDS = {
     "sequence": INTEGER,
     "at": DATETIME,
@@ -118,6 +133,7 @@ LISTS = {
     "approvers": (GateApprover, ("pk",)),
     "delegations": (GateDelegation, ("starts_at", "pk")),
     "signoffs": (SignOff, ("signed_at", "pk")),
+    "conditions": (GateCondition, ("order", "pk")),
     "audit": (GateAuditEntry, ("sequence",)),
 }
 
@@ -132,6 +148,9 @@ AUDIT_REFERENCES = {
     "user": "user",
     "attested_by": "user",
     "signoff": "signoff",
+    "owner": "user",
+    "met_by": "user",
+    "condition": "condition",
     "criterion": "criterion",
     "kpi": "kpi",
     "phase": "phase",
@@ -143,7 +162,7 @@ AUDIT_REFERENCES = {
 
 def export(project: Project, context: ExportContext) -> dict:
     """The gates, each with its criteria (naming KPIs and phases by their keys in the
-    document), approvers, delegations, sign-offs and audit trail."""
+    document), approvers, delegations, sign-offs, conditions and audit trail."""
     rows = {name: defaultdict(list) for name in LISTS}
     for name, (model, order) in LISTS.items():
         for row in model.objects.filter(gate__project=project).order_by(*order):
@@ -160,9 +179,11 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
     phase_refs = context.keys["phase"]
     criterion_refs = {row.pk: ref for ref, row in enumerate(rows["criteria"], start=1)}
     signoff_refs = {row.pk: ref for ref, row in enumerate(rows["signoffs"], start=1)}
+    condition_refs = {row.pk: ref for ref, row in enumerate(rows["conditions"], start=1)}
     names = {
         "user": context.usernames,
         "signoff": signoff_refs,
+        "condition": condition_refs,
         "criterion": criterion_refs,
         "kpi": context.keys["kpi"],
         "phase": phase_refs,
@@ -184,6 +205,14 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
         "signoffs": [
             {"ref": signoff_refs[row.pk], **context.dump(row, SIGNOFF_FIELDS)}
             for row in rows["signoffs"]
+        ],
+        "conditions": [
+            {
+                "ref": condition_refs[row.pk],
+                **context.dump(row, CONDITION_FIELDS),
+                "signoff": signoff_refs[row.signoff_id],
+            }
+            for row in rows["conditions"]
         ],
         "audit": [
             {
@@ -243,6 +272,15 @@ def _read_gate(obj, context: ImportContext, path: str) -> dict:
     gate["approvers"] = context.read_children(gate, "approvers", GATE_APPROVER_FIELDS, path)
     gate["delegations"] = context.read_children(gate, "delegations", GATE_DELEGATION_FIELDS, path)
     gate["signoffs"] = context.read_children(gate, "signoffs", SIGNOFF_FIELDS, path)
+    # Written before conditions were tracked: none.
+    gate["conditions"] = context.read_list(obj, "conditions", path) if "conditions" in obj else []
+    gate["conditions"] = context.read_children(gate, "conditions", CONDITION_FIELDS, path)
+    signoff_refs = {row["ref"] for row in gate["signoffs"]}
+    for i, row in enumerate(gate["conditions"]):
+        if row["signoff"] not in signoff_refs:
+            raise DocumentRefused(
+                f"{path}.conditions[{i}].signoff: the gate has no sign-off {row['signoff']!r}."
+            )
     gate["audit"] = context.read_children(gate, "audit", AUDIT_ENTRY_FIELDS, path)
     sequences = [entry["sequence"] for entry in gate["audit"]]
     if sequences != list(range(1, len(sequences) + 1)):
@@ -290,9 +328,17 @@ def _write_gate(project: Project, values: dict, path: str, context: ImportContex
         signoffs[row["ref"]] = context.save(
             SignOff(gate=gate, **context.values(row, SIGNOFF_FIELDS)), f"{path}.signoffs[{j}]"
         )
+    conditions = {}
+    for j, row in enumerate(values["conditions"]):
+        fields = context.values(row, CONDITION_FIELDS)
+        conditions[row["ref"]] = context.save(
+            GateCondition(gate=gate, signoff=signoffs[row["signoff"]], **fields),
+            f"{path}.conditions[{j}]",
+        )
     ids = {
         "user": {name: user.pk for name, user in context.users.items()},
         "signoff": {ref: row.pk for ref, row in signoffs.items()},
+        "condition": {ref: row.pk for ref, row in conditions.items()},
         "criterion": {ref: row.pk for ref, row in criteria.items()},
         "kpi": {name: kpi.pk for name, kpi in kpis.items()},
         "phase": {ref: phase.pk for ref, phase in phases.items()},
