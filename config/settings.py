@@ -480,6 +480,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gates.tasks.gate_audit_checkpoint",
         "schedule": env.float("AUDIT_CHECKPOINT_SECONDS", default=600.0),
     },
+    "condition-escalation": {
+        "task": "gates.tasks.gate_conditions_escalate_overdue",
+        "schedule": env.float("CONDITION_ESCALATION_SECONDS", default=3600.0),
+    },
     "risk-escalation": {
         "task": "risks.tasks.risk_escalate_overdue",
         "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),

@@ -38,6 +38,9 @@ class ProjectStatusSerializer(serializers.Serializer):
     kpis_total = serializers.IntegerField()
     kpis_breached = serializers.IntegerField()
     kpis_at_risk = serializers.IntegerField()
+    conditions_overdue = serializers.IntegerField(
+        help_text="Conditions of CONDITIONAL GO decisions past their due date and not met."
+    )
 
 
 @extend_schema(responses=ProjectStatusSerializer)

@@ -98,6 +98,7 @@ class ProjectStatusRow:
     next_gate: object | None
     rollback_gates: list
     flagged_gates: list  # approved against the advice, or rollback triggers unjudged
+    conditions_overdue: int = 0  # conditions of CONDITIONAL GO decisions past due, not met
 
     @property
     def rag(self) -> variance.RAG:
@@ -129,6 +130,7 @@ class ProjectStatusRow:
             ),
             [(g.name, g.rollback_reason) for g in self.rollback_gates],
             [(g.name, g.override_reason, g.rollback_unjudged) for g in self.flagged_gates],
+            self.conditions_overdue,
         )
         return hashlib.blake2s(repr(facts).encode(), digest_size=16).hexdigest()
 
@@ -143,7 +145,7 @@ def project_status_rows(*, projects: QuerySet[Project], today: date) -> list[Pro
     kpi_counts = metric_selectors.kpi_status_counts(projects=ids)
     kpi_facts = metric_selectors.kpi_status_facts(projects=ids)
     risk_facts = risk_selectors.risk_status_facts(projects=ids)
-    pipelines = gate_selectors.gate_pipelines(projects=ids)
+    pipelines = gate_selectors.gate_pipelines(projects=ids, today=today)
     rows = []
     for project in projects:
         attach_variance(project)
@@ -171,6 +173,7 @@ def project_status_rows(*, projects: QuerySet[Project], today: date) -> list[Pro
                 flagged_gates=[
                     g for g in pipeline if g.overridden_recommendation or g.rollback_unjudged
                 ],
+                conditions_overdue=sum(gate.conditions_overdue for gate in pipeline),
             )
         )
     return rows

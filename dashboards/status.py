@@ -90,6 +90,11 @@ RULES = [
         RAG.AMBER,
         "A live rollout stage's rollback triggers cannot be judged: no fresh value.",
     ),
+    Rule(
+        "condition_overdue",
+        RAG.AMBER,
+        "A condition of a CONDITIONAL GO is past its due date and not met.",
+    ),
 ]
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
 
@@ -267,4 +272,9 @@ def _gate_reasons(gates: list[GateFact], today: date) -> list[Reason]:
         if gate.state == "open" and gate.due_date and gate.due_date < today:
             due = _day(gate.due_date)
             reasons.append(_reason("gate_overdue", f"{gate.name} awaits sign-off since {due}"))
+    for gate in gates:
+        if gate.conditions_overdue:
+            count = gate.conditions_overdue
+            what = "condition" if count == 1 else "conditions"
+            reasons.append(_reason("condition_overdue", f"{count} {what} of {gate.name} overdue"))
     return reasons

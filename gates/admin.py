@@ -8,6 +8,7 @@ from gates.models import (
     Gate,
     GateApprover,
     GateAuditEntry,
+    GateCondition,
     GateCriterion,
     GateDelegation,
     SignOff,
@@ -249,3 +250,15 @@ class GateDelegationAdmin(RecordedByServicesAdmin):
     list_filter = ["gate__project"]
     search_fields = ["gate__name", "delegator__username", "delegate__username"]
     list_select_related = ["gate__project", "delegator", "delegate"]
+
+
+@admin.register(GateCondition)
+class GateConditionAdmin(RecordedByServicesAdmin):
+    """Conditions change on the gate's page, through services that write the gate's trail."""
+
+    project_path = "gate__project"
+    list_display = ["text", "gate", "owner", "due_date", "met_at", "escalated_at"]
+    list_filter = [("met_at", admin.EmptyFieldListFilter), "gate__project"]
+    search_fields = ["text", "gate__name", "owner__username"]
+    list_select_related = ["gate__project", "owner"]
+    date_hierarchy = "due_date"

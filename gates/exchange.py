@@ -1,11 +1,13 @@
 """The gates' part of the exchange document: gates with their criteria, approvers, delegations,
-sign-offs and audit trails.
+sign-offs, the conditions of their decision and audit trails.
 
 Sign-offs and audit entries are imported as they were: their times, signers and contents kept.
 A gate's audit trail is chained by hashes over database ids, so the import writes each entry as
 exported and seals the chain anew for the ids it was given (`gate_audit_seal`), advancing the
 gate's head entry by entry, and checkpoints the trail once committed; sign-offs keep the hash of
-the snapshot that was signed.
+the evidence that was signed, and the evidence itself. A gate's `conditions` name the sign-off
+that stated them by its ref; a document written before conditions were tracked has none, and
+imports so.
 """
 
 from collections import defaultdict
@@ -14,6 +16,7 @@ from django.db.models import Model
 
 from core.exchange import (
     BOOLEAN,
+    DATE,
     DATE_OR_NULL,
     DATETIME,
     DATETIME_OR_NULL,
@@ -45,6 +48,7 @@ from gates.models import (
     Gate,
     GateApprover,
     GateAuditEntry,
+    GateCondition,
     GateCriterion,
     GateDelegation,
     SignOff,
@@ -135,6 +139,18 @@ SIGNOFF_FIELDS = {
 # is the signature's `content_hash`.
 LINKED = {"risks": LATER_LIST}
 SHOWN = {"evidence": LATER_OBJECT_OR_NULL}
+CONDITION_FIELDS = {
+    "ref": REF,
+    "signoff": REF,
+    "order": INTEGER,
+    "text": TEXT,
+    "owner": USER_OR_NULL,
+    "due_date": DATE,
+    "met_at": DATETIME_OR_NULL,
+    "met_by": USER_OR_NULL,
+    "escalated_at": DATETIME_OR_NULL,
+    "created_at": DATETIME,
+}
 AUDIT_ENTRY_FIELDS = {
     "sequence": INTEGER,
     "at": DATETIME,
@@ -150,6 +166,7 @@ LISTS = {
     "approver_groups": (ApproverGroup, ("order", "pk")),
     "delegations": (GateDelegation, ("starts_at", "pk")),
     "signoffs": (SignOff, ("signed_at", "pk")),
+    "conditions": (GateCondition, ("order", "pk")),
     "audit": (GateAuditEntry, ("sequence",)),
 }
 
@@ -164,6 +181,9 @@ AUDIT_REFERENCES = {
     "user": "user",
     "attested_by": "user",
     "signoff": "signoff",
+    "owner": "user",
+    "met_by": "user",
+    "condition": "condition",
     "criterion": "criterion",
     "kpi": "kpi",
     "phase": "phase",
@@ -175,7 +195,7 @@ AUDIT_REFERENCES = {
 
 def export(project: Project, context: ExportContext) -> dict:
     """The gates, each with its criteria (naming KPIs and phases by their keys in the
-    document), approvers, delegations, sign-offs and audit trail."""
+    document), approvers, delegations, sign-offs, conditions and audit trail."""
     rows = {name: defaultdict(list) for name in LISTS}
     for name, (model, order) in LISTS.items():
         queryset = model.objects.filter(gate__project=project)
@@ -196,9 +216,11 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
     criterion_refs = {row.pk: ref for ref, row in enumerate(rows["criteria"], start=1)}
     signoff_refs = {row.pk: ref for ref, row in enumerate(rows["signoffs"], start=1)}
     group_refs = {row.pk: ref for ref, row in enumerate(rows["approver_groups"], start=1)}
+    condition_refs = {row.pk: ref for ref, row in enumerate(rows["conditions"], start=1)}
     names = {
         "user": context.usernames,
         "signoff": signoff_refs,
+        "condition": condition_refs,
         "criterion": criterion_refs,
         "kpi": context.keys["kpi"],
         "phase": phase_refs,
@@ -232,6 +254,14 @@ def _gate_out(gate: Gate, rows: dict[str, list[Model]], context: ExportContext) 
                 "evidence": row.evidence.content if row.evidence_id else None,
             }
             for row in rows["signoffs"]
+        ],
+        "conditions": [
+            {
+                "ref": condition_refs[row.pk],
+                **context.dump(row, CONDITION_FIELDS),
+                "signoff": signoff_refs[row.signoff_id],
+            }
+            for row in rows["conditions"]
         ],
         "audit": [
             {
@@ -312,6 +342,15 @@ def _read_gate(obj, context: ImportContext, path: str) -> dict:
                 f"{path}.signoffs[{i}].evidence: it is not the evidence this signature was "
                 "given on (its hash differs from the signature's content_hash)."
             )
+    # Written before conditions were tracked: none.
+    gate["conditions"] = context.read_list(obj, "conditions", path) if "conditions" in obj else []
+    gate["conditions"] = context.read_children(gate, "conditions", CONDITION_FIELDS, path)
+    signoff_refs = {row["ref"] for row in gate["signoffs"]}
+    for i, row in enumerate(gate["conditions"]):
+        if row["signoff"] not in signoff_refs:
+            raise DocumentRefused(
+                f"{path}.conditions[{i}].signoff: the gate has no sign-off {row['signoff']!r}."
+            )
     gate["audit"] = context.read_children(gate, "audit", AUDIT_ENTRY_FIELDS, path)
     sequences = [entry["sequence"] for entry in gate["audit"]]
     if sequences != list(range(1, len(sequences) + 1)):
@@ -377,9 +416,17 @@ def _write_gate(project: Project, values: dict, path: str, context: ImportContex
             SignOff(gate=gate, evidence=shown, **context.values(row, SIGNOFF_FIELDS)),
             f"{path}.signoffs[{j}]",
         )
+    conditions = {}
+    for j, row in enumerate(values["conditions"]):
+        fields = context.values(row, CONDITION_FIELDS)
+        conditions[row["ref"]] = context.save(
+            GateCondition(gate=gate, signoff=signoffs[row["signoff"]], **fields),
+            f"{path}.conditions[{j}]",
+        )
     ids = {
         "user": {name: user.pk for name, user in context.users.items()},
         "signoff": {ref: row.pk for ref, row in signoffs.items()},
+        "condition": {ref: row.pk for ref, row in conditions.items()},
         "criterion": {ref: row.pk for ref, row in criteria.items()},
         "kpi": {name: kpi.pk for name, kpi in kpis.items()},
         "phase": {ref: phase.pk for ref, phase in phases.items()},

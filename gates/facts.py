@@ -17,3 +17,4 @@ class GateFact:
     overridden_recommendation: str = ""  # gates.models.Recommendation value, if overridden
     overridden_recommendation_label: str = ""
     override_reason: str = ""
+    conditions_overdue: int = 0  # conditions of its CONDITIONAL GO past due and not met

@@ -1,5 +1,6 @@
 from django import forms
 
+from core.people import display_name
 from gates.models import OVERRIDDEN_RECOMMENDATIONS, SignOffDecision
 
 
@@ -8,7 +9,8 @@ class SignForm(forms.Form):
     conditions = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when approving with conditions; they become follow-up tasks.",
+        help_text="Required when approving with conditions: one a line. Each becomes an action "
+        "with an owner and a due date.",
     )
     override_reason = forms.CharField(
         label="Why approve against the recommendation?",
@@ -68,3 +70,43 @@ class DelegateForm(forms.Form):
         if until <= timezone.now():
             raise forms.ValidationError("The delegation must end in the future.")
         return until
+
+
+class ConditionForm(forms.Form):
+    """A condition's owner (a member of the project) and due date."""
+
+    owner = forms.TypedChoiceField(
+        coerce=int,
+        label="Owner",
+        error_messages={
+            "required": "Choose who owns this condition.",
+            "invalid_choice": "Choose a member of the project.",
+        },
+    )
+    due_date = forms.DateField(
+        label="Due",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": "Give the day it is due.",
+            "invalid": "Give the day it is due as a date, e.g. 2026-12-31.",
+        },
+    )
+
+    def __init__(self, *args, members, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = {user.pk: user for user in members}
+        self.today = today
+        self.fields["owner"].choices = [("", "Choose a member")] + [
+            (user.pk, display_name(user)) for user in members
+        ]
+
+    def clean_owner(self):
+        return self.members[self.cleaned_data["owner"]]
+
+    def clean_due_date(self):
+        due = self.cleaned_data["due_date"]
+        if "due_date" in self.changed_data and due < self.today:
+            raise forms.ValidationError(
+                "A new due date cannot lie in the past: choose today or later."
+            )
+        return due

@@ -417,6 +417,10 @@ class AuditAction(models.TextChoices):
     ATTESTED = "attested", "Criterion attested"
     ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
     ROLLBACK_CLEARED = "rollback_cleared", "Rollback no longer recommended"
+    CONDITION_ADDED = "condition_added", "Condition to meet recorded"
+    CONDITION_CHANGED = "condition_changed", "Condition's owner or due date changed"
+    CONDITION_MET = "condition_met", "Condition met"
+    CONDITION_ESCALATED = "condition_escalated", "Condition overdue: escalated"
 
 
 class GateAuditEntry(models.Model):
@@ -483,3 +487,59 @@ class GateDelegation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delegator} → {self.delegate} for {self.gate}"
+
+
+class GateCondition(models.Model):
+    """One condition of a CONDITIONAL GO, tracked as an action: who owns it, by when it is to
+    be met, and when it was met and by whom. Made when the gate is decided, one per line of
+    the conditions a signature stated."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="conditions")
+    signoff = models.ForeignKey(
+        SignOff,
+        on_delete=models.PROTECT,
+        related_name="tracked_conditions",
+        help_text="The signature that stated the condition.",
+    )
+    order = models.PositiveIntegerField(help_text="Position among the gate's conditions.")
+    text = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="gate_conditions",
+    )
+    due_date = models.DateField()
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was escalated for being overdue."
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["gate", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["gate", "order"], name="gate_condition_order_unique"),
+            models.CheckConstraint(
+                condition=Q(met_at__isnull=True, met_by__isnull=True)
+                | Q(met_at__isnull=False, met_by__isnull=False),
+                name="gate_condition_met_says_when_and_by_whom",
+                violation_error_message="A met condition records when it was met and by whom.",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_date"], condition=Q(met_at__isnull=True), name="gate_condition_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def clean(self) -> None:
+        if self.signoff_id and self.gate_id and self.signoff.gate_id != self.gate_id:
+            raise ValidationError({"signoff": "The signature must be one given on this gate."})

@@ -2,7 +2,9 @@
 
 Members see a project's gates; managers set them up; only a required approver signs (a user
 named on the gate, or a member holding the role the gate asks for), or the member they
-delegated their signature to, for as long as the delegation lasts.
+delegated their signature to, for as long as the delegation lasts. The conditions of a
+CONDITIONAL GO are given their owner and due date by the project's managers, and marked met by
+their owner or a manager.
 """
 
 from django.contrib.auth import get_user_model
@@ -17,6 +19,7 @@ from gates.models import (
     CriterionKind,
     Gate,
     GateApprover,
+    GateCondition,
     GateDelegation,
     GateState,
     SignOff,
@@ -280,3 +283,51 @@ def get_gate_for(user: User, pk: int, action: Action = Action.VIEW) -> Gate:
     if not project_policy.can(user, gate.project, action):
         raise PermissionDenied(f"You may not {action} this gate.")
     return gate
+
+
+# The conditions of a CONDITIONAL GO.
+
+
+def can_manage_conditions(user: User, gate: Gate) -> bool:
+    """Give the gate's conditions an owner and a due date: the project's managers."""
+    return can_manage_gate(user, gate)
+
+
+def conditions_to_meet(user: User, gate: Gate, conditions) -> set[int]:
+    """The ids of those of `conditions` (all of `gate`) that `user` may mark met: every one for
+    a manager of the project, the ones they own for another member."""
+    if can_manage_gate(user, gate):
+        return {condition.pk for condition in conditions}
+    if not can_view_gate(user, gate):
+        return set()
+    return {condition.pk for condition in conditions if condition.owner_id == user.pk}
+
+
+def can_meet_condition(user: User, condition: GateCondition) -> bool:
+    return condition.pk in conditions_to_meet(user, condition.gate, [condition])
+
+
+def get_condition_for(user: User, pk: int, action: Action = Action.VIEW) -> GateCondition:
+    """The condition `pk` if `user` may do `action` on its project: 404 if they may not see
+    it, else 403."""
+    condition = (
+        GateCondition.objects.select_related("gate__project__programme", "gate__phase", "owner")
+        .filter(pk=pk, gate__project__in=project_policy.visible_projects(user))
+        .first()
+    )
+    if condition is None:
+        raise Http404("No such condition.")
+    if not project_policy.can(user, condition.gate.project, action):
+        raise PermissionDenied(f"You may not {action} this condition.")
+    return condition
+
+
+def get_condition_to_meet(user: User, pk: int) -> GateCondition:
+    """The condition `pk` if `user` may mark it met: 404 if they may not see it, 403 if they
+    neither own it nor manage the project."""
+    condition = get_condition_for(user, pk)
+    if not can_meet_condition(user, condition):
+        raise PermissionDenied(
+            "Only the condition's owner or a manager of the project marks it met."
+        )
+    return condition

@@ -1,10 +1,12 @@
 """Reads of gates that pages share."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from core.people import PORTAL, display_name
 from gates import policy, rules
@@ -15,6 +17,7 @@ from gates.models import (
     Gate,
     GateApprover,
     GateAuditEntry,
+    GateCondition,
     GateCriterion,
     GateDelegation,
     GateState,
@@ -71,9 +74,25 @@ def gates_awaiting_signature(*, user) -> list[Gate]:
     return policy.signable(user, candidates)
 
 
-def gate_pipelines(*, projects: QuerySet[Project]) -> dict[int, list[Gate]]:
+def overdue_conditions(*, today: date) -> QuerySet[GateCondition]:
+    """Conditions past their due date (before `today`) and not met."""
+    return GateCondition.objects.filter(met_at__isnull=True, due_date__lt=today)
+
+
+def gate_pipelines(
+    *, projects: QuerySet[Project], today: date | None = None
+) -> dict[int, list[Gate]]:
     """Per project id, its gates (cancelled ones left out) in pipeline order, each with
-    `signed` (valid sign-offs) and `approver_count`: one query for any number of projects."""
+    `signed` (valid sign-offs), `approver_count` and `conditions_overdue` (on `today`): one
+    query for any number of projects."""
+    overdue = (
+        overdue_conditions(today=today or timezone.localdate())
+        .filter(gate=OuterRef("pk"))
+        .order_by()
+        .values("gate")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     gates = (
         Gate.objects.filter(project__in=projects)
         .exclude(state=GateState.CANCELLED)
@@ -82,6 +101,7 @@ def gate_pipelines(*, projects: QuerySet[Project]) -> dict[int, list[Gate]]:
                 "signoffs", filter=Q(signoffs__invalidated_at__isnull=True), distinct=True
             ),
             approver_count=Count("approvers", distinct=True),
+            conditions_overdue=Coalesce(Subquery(overdue), 0),
         )
         .order_by("project_id", "order", "pk")
     )
@@ -110,6 +130,7 @@ def gate_status_facts(pipeline: list[Gate]) -> list[GateFact]:
             overridden_recommendation=gate.overridden_recommendation,
             overridden_recommendation_label=gate.get_overridden_recommendation_display(),
             override_reason=gate.override_reason,
+            conditions_overdue=getattr(gate, "conditions_overdue", 0),
         )
         for gate in pipeline
     ]
@@ -225,3 +246,17 @@ def evidence_as_signed(gate: Gate, signoffs: list[SignOff], now: dict) -> Eviden
         signed_at=last.signed_at,
         comparison=compare(last.evidence.content, now),
     )
+
+
+def gate_conditions(*, gate: Gate, today: date) -> list[GateCondition]:
+    """The gate's conditions in order, with who stated, owns and met them; each with
+    `days_left` until its due date (from `today`), `days_overdue` and `overdue` (past due and
+    not met)."""
+    conditions = list(
+        gate.conditions.select_related("signoff__signer", "owner", "met_by").order_by("order")
+    )
+    for condition in conditions:
+        condition.days_left = (condition.due_date - today).days
+        condition.days_overdue = max(0, -condition.days_left)
+        condition.overdue = condition.met_at is None and condition.days_left < 0
+    return conditions

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.people import display_name
 from core.request_context import security_event
+from gates import conditions as tracked_conditions
 from gates import evidence, integrity, policy, rules
 from gates.evaluation import Result, evaluate_gate
 from gates.models import (
@@ -32,7 +33,6 @@ from notifications import services as notification_services
 from notifications.models import NotificationKind
 from projects import policy as project_policy
 from projects import selectors as project_selectors
-from projects import services as project_services
 
 GENESIS = "0" * 64
 
@@ -388,7 +388,10 @@ def _decide_if_due(gate: Gate, *, by) -> Decision | None:
         },
         at=now,
     )
-    _follow_up_conditions(gate, conditions, by=by)
+    if outcome == Decision.CONDITIONAL_GO:
+        tracked_conditions.gate_conditions_record(
+            gate=gate, signoffs=[s for s in approvals if s.conditions], by=by, at=now
+        )
     label = Decision(outcome).label
     notification_services.notify(
         users=[
@@ -412,24 +415,6 @@ def overridden_recommendation(overrides: list[SignOff]) -> str:
         if advice in shown:
             return advice
     return ""
-
-
-def _follow_up_conditions(gate: Gate, conditions: list[str], *, by) -> None:
-    """A conditional GO's conditions become checklist items of the gate's phase (or the
-    project's last phase), so that they are tracked like any other task."""
-    phase = (
-        gate.phase or gate.project.phases.filter(deleted_at__isnull=True).order_by("-order").first()
-    )
-    if phase is None:
-        return
-    for condition in conditions:
-        project_services.checklist_item_create(
-            phase=phase,
-            by=by,
-            title=f"Condition of {gate.name}: {condition}"[:300],
-            section="Conditions of approval",
-            kind="task",
-        )
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from gates import integrity, services
+from gates import conditions, integrity, services
 
 
 @shared_task
@@ -13,3 +13,10 @@ def rollout_watch() -> int:
 def gate_audit_checkpoint() -> int:
     """Checkpoint every gate's trail outside the database; returns how many gates it names."""
     return integrity.gate_audit_checkpoint()
+
+
+@shared_task
+def gate_conditions_escalate_overdue() -> int:
+    """Escalate the conditions of CONDITIONAL GO decisions that are past their due date and
+    not met (each once for its due date); returns how many were escalated now."""
+    return len(conditions.gate_conditions_escalate_overdue())

@@ -19,5 +19,7 @@ urlpatterns = [
     path("gates/<int:pk>/record.pdf", views.gate_record_pdf, name="gate-pdf"),
     path("api/gates/<int:pk>/", api.GateRecordView.as_view(), name="api-gate"),
     path("gate-criteria/<int:pk>/attest/", views.criterion_attest, name="criterion-attest"),
+    path("gate-conditions/<int:pk>/", views.condition_update, name="gate-condition-update"),
+    path("gate-conditions/<int:pk>/met/", views.condition_mark_met, name="gate-condition-met"),
     path("inbox/", views.inbox, name="inbox"),
 ]

@@ -8,18 +8,20 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.sessions import session_renew
 from core.htmx import redirect_after_save
 from core.people import display_name
-from gates import evidence, policy, selectors, services
+from gates import conditions, evidence, policy, selectors, services
 from gates.evaluation import evaluate_gate
-from gates.forms import DelegateForm, SignForm
+from gates.forms import ConditionForm, DelegateForm, SignForm
 from gates.models import GateCriterion, GateState
 from gates.pdf import gate_pdf
 from gates.records import MEANINGS, gate_record
 from projects import policy as project_policy
+from projects import selectors as project_selectors
 from projects.policy import Action
 
 PAGE = "gates/gate_detail.html"
@@ -72,6 +74,7 @@ def _context(request, gate, form=None, problem=""):
         "rollback_ids": set(gate.criteria.filter(rollback=True).values_list("pk", flat=True)),
         "risks": pack["risks"],
         "checklists": pack["checklists"],
+        **_conditions_context(request, gate),
     }
 
 
@@ -312,3 +315,98 @@ def criterion_attest(request: HttpRequest, pk: int) -> HttpResponse:
     except services.GateRefused as refused:
         messages.error(request, str(refused))
     return redirect("gate-detail", pk=gate.pk)
+
+
+# The conditions of a CONDITIONAL GO: a section of the gate's page of its own.
+
+CONDITIONS = "gates/_conditions.html"
+
+
+def _condition_form(condition, *, members, today, data=None) -> ConditionForm:
+    return ConditionForm(
+        data,
+        prefix=f"condition-{condition.pk}",
+        initial={"owner": condition.owner_id, "due_date": condition.due_date},
+        members=members,
+        today=today,
+    )
+
+
+def _conditions_context(request, gate, *, failed=None, problem="") -> dict:
+    """The conditions section: each condition with, for those allowed, the form to change its
+    owner and due date and whether they may mark it met. `failed` is a form that did not
+    validate, shown as the person left it."""
+    today = timezone.localdate()
+    rows = selectors.gate_conditions(gate=gate, today=today)
+    may_manage = bool(rows) and policy.can_manage_conditions(request.user, gate)
+    members = project_selectors.project_members(project=gate.project) if may_manage else []
+    meetable = policy.conditions_to_meet(request.user, gate, rows) if rows else set()
+    condition_rows = []
+    for condition in rows:
+        form = None
+        if may_manage and not condition.met_at:
+            form = _condition_form(condition, members=members, today=today)
+            if failed and failed.prefix == form.prefix:
+                form = failed
+        may_meet = condition.pk in meetable and not condition.met_at
+        condition_rows.append((condition, form, may_meet))
+    return {
+        "condition_rows": condition_rows,
+        "conditions_total": len(rows),
+        "conditions_met": sum(1 for condition in rows if condition.met_at),
+        "conditions_problem": problem,
+    }
+
+
+def _conditions_answer(request, gate, *, status=200, **shown) -> HttpResponse:
+    """The conditions section for htmx; for a plain request, the gate's page."""
+    context = _conditions_context(request, gate, **shown)
+    if request.htmx:
+        return render(request, CONDITIONS, {"gate": gate, **context}, status=status)
+    return render(request, PAGE, {**_context(request, gate), **context}, status=status)
+
+
+def _saved(request, condition, message: str) -> HttpResponse:
+    gate = condition.gate
+    if request.htmx:
+        return _conditions_answer(request, gate)
+    messages.success(request, message)
+    return redirect(f"{reverse('gate-detail', args=[gate.pk])}#condition-{condition.pk}")
+
+
+@require_POST
+@login_required
+def condition_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager gives a condition another owner or due date."""
+    condition = policy.get_condition_for(request.user, pk, Action.MANAGE)
+    form = _condition_form(
+        condition,
+        members=project_selectors.project_members(project=condition.gate.project),
+        today=timezone.localdate(),
+        data=request.POST,
+    )
+    if form.is_valid():
+        try:
+            conditions.gate_condition_update(
+                condition=condition, by=request.user, **form.cleaned_data
+            )
+        except services.GateRefused as refused:
+            form.add_error(None, str(refused))
+        else:
+            return _saved(request, condition, "The condition's owner and due date are saved.")
+    return _conditions_answer(request, condition.gate, failed=form, status=422)
+
+
+@require_POST
+@login_required
+def condition_mark_met(request: HttpRequest, pk: int) -> HttpResponse:
+    """The condition's owner or a manager says it is met."""
+    condition = policy.get_condition_to_meet(request.user, pk)
+    try:
+        conditions.gate_condition_mark_met(condition=condition, by=request.user)
+    except services.GateRefused as refused:
+        if request.htmx:
+            return _conditions_answer(request, condition.gate, problem=str(refused), status=409)
+        messages.error(request, str(refused))
+        return redirect("gate-detail", pk=condition.gate_id)
+    return _saved(request, condition, f"Met: {condition.text}")

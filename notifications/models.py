@@ -15,6 +15,7 @@ class NotificationKind(models.TextChoices):
     SIGNATURE_INVALIDATED = "signature_invalidated", "Signature invalidated"
     ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
     GATE_OVERRIDDEN = "gate_overridden", "Gate approved against its recommendation"
+    CONDITION_OVERDUE = "condition_overdue", "Condition of a gate overdue"
 
 
 class Notification(models.Model):

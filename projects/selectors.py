@@ -208,6 +208,17 @@ def project_managers(*, project: Project) -> list:
     return [*managers, project.manager] if project.manager else managers
 
 
+def project_members(*, project: Project) -> list:
+    """The active users with a role on the project or on its programme, by username."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(memberships__project=project) | Q(memberships__programme_id=project.programme_id))
+        .distinct()
+        .order_by("username")
+    )
+
+
 HISTORY_VERBS = {"+": "added", "~": "changed", "-": "deleted"}
 
 

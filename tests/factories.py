@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from gates.models import Gate, GateApprover, GateCriterion, SignOff
+from gates.models import Gate, GateApprover, GateCondition, GateCriterion, SignOff
 from metrics.models import KPI, Measurement, MetricSource
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project
 from risks.models import Risk
@@ -153,3 +153,19 @@ class SignOffFactory(factory.django.DjangoModelFactory):
     decision = "approve"
     signed_at = factory.LazyFunction(timezone.now)
     content_hash = factory.LazyFunction(lambda: hashlib.sha256(b"gate snapshot").hexdigest())
+
+
+class GateConditionFactory(factory.django.DjangoModelFactory):
+    """A condition of a CONDITIONAL GO, as deciding the gate makes it."""
+
+    class Meta:
+        model = GateCondition
+
+    signoff = factory.SubFactory(
+        SignOffFactory, decision="approve_with_conditions", conditions="Rehearse the rollback"
+    )
+    gate = factory.SelfAttribute("signoff.gate")
+    order = factory.Sequence(lambda n: n + 1)
+    text = factory.Sequence(lambda n: f"Condition {n}")
+    due_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=14))
+    created_at = factory.LazyFunction(timezone.now)

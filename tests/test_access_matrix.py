@@ -41,6 +41,7 @@ from risks.models import RiskEscalation, RiskKeySequence
 from tests.factories import (
     ChecklistItemFactory,
     GateApproverFactory,
+    GateConditionFactory,
     GateCriterionFactory,
     GateFactory,
     KPIFactory,
@@ -191,6 +192,9 @@ PAGES: dict[str, Rule] = {
     "gate-audit-json": page(V, target="gate"),
     "gate-pdf": page(V, target="gate", heavy=True),
     "criterion-attest": page(post=E, target="criterion"),
+    "gate-condition-update": page(post=M, target="condition"),
+    # Met by its owner or a manager; the plans' conditions are owned by the project's manager.
+    "gate-condition-met": page(post=M, target="condition"),
     "inbox": page(SIGNED_IN),
 }
 
@@ -414,6 +418,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     "gates.evidencepack": AdminScope("evidence", **READ_ONLY),
     "gates.gateauditentry": AdminScope("audit", **READ_ONLY),
     "gates.gatedelegation": AdminScope("delegation", **READ_ONLY),
+    "gates.gatecondition": AdminScope("condition", **READ_ONLY),
 }
 # Rows that belong to no project, or to the user: asked once, not per project.
 PROJECTLESS = {
@@ -578,6 +583,7 @@ def plan_of(project, manager, approver) -> dict:
         "approver_group": approver_group,
         "signoff": signoff,
         "evidence": evidence,
+        "condition": GateConditionFactory(signoff=signoff, owner=manager),
         "audit": gate.audit_entries.order_by("sequence").first(),
         "delegation": delegation,
         # A member no test persona is: memberships are changed and ended on it.

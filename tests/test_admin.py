@@ -24,6 +24,7 @@ from risks.models import Risk, RiskEscalation
 from tests.factories import (
     ChecklistItemFactory,
     GateApproverFactory,
+    GateConditionFactory,
     GateCriterionFactory,
     GateFactory,
     KPIFactory,
@@ -58,7 +59,10 @@ def populate(project, user):
         gate=gate, user=user, group=ApproverGroup.objects.create(gate=gate, name="Security")
     )
     shown = pack_store(gate, evidence_pack(gate))
-    SignOffFactory(gate=gate, signer=user, evidence=shown, content_hash=shown.content_hash)
+    signoff = SignOffFactory(
+        gate=gate, signer=user, evidence=shown, content_hash=shown.content_hash
+    )
+    GateConditionFactory(signoff=signoff, owner=user)
     gate_services.gate_open(gate=gate, by=user)
     gate_services.gate_delegate(
         gate=gate,

@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exchange.document import ProjectNotImported, project_export, project_import
+from gates import conditions as gate_conditions
 from gates import services as gate_services
 from gates.evidence import current_token
-from gates.models import Gate, GateAuditEntry, SignOff
+from gates.models import Gate, GateAuditEntry, GateCondition, SignOff
 from metrics import services as metric_services
 from metrics.models import KPI, Measurement, MetricSource
 from projects import services as project_services
@@ -73,7 +74,8 @@ def _sign(gate, user, decision="approve", **extra):
 def seed_project(*, programme, code: str, people: People, measurements_per_kpi: int = 24):
     """A project as a real one looks after some weeks: a plan with a deleted phase, ticked
     checklist items, risks reassessed, KPIs with sources and values, a gate signed, changed,
-    re-signed and decided, and a rollout stage signed by a delegate. Written through the
+    re-signed and decided on a condition since met, and a rollout stage signed by a
+    delegate. Written through the
     services, so that history, signatures and audit entries are the real ones."""
     pm, dev, dba, lead = people.manager, people.contributor, people.dba, people.tech_lead
     project = ProjectFactory(
@@ -206,6 +208,11 @@ def seed_project(*, programme, code: str, people: People, measurements_per_kpi: 
     gate_services.gate_definition_save(row=added, by=pm)  # invalidates the DBA's signature
     _sign(gate, dba, decision="approve_with_conditions", conditions="Freeze schema on D-1")
     _sign(gate, lead)
+    freeze = gate.conditions.get()  # decided CONDITIONAL GO: the DBA's condition, theirs to meet
+    gate_conditions.gate_condition_update(
+        condition=freeze, by=pm, owner=dba, due_date=freeze.due_date + timedelta(days=7)
+    )
+    gate_conditions.gate_condition_mark_met(condition=freeze, by=dba)
 
     stage = GateFactory(
         project=project, name="Rollout 10 %", kind="rollout_stage", rollout_percent=10, order=2
@@ -252,6 +259,7 @@ def _counts(project) -> dict:
         "measurements": Measurement.objects.filter(kpi__project=project).count(),
         "gates": Gate.objects.filter(project=project).count(),
         "signoffs": SignOff.objects.filter(gate__project=project).count(),
+        "conditions": GateCondition.objects.filter(gate__project=project).count(),
         "audit": GateAuditEntry.objects.filter(gate__project=project).count(),
     }
 
@@ -265,8 +273,9 @@ def test_round_trip_under_a_new_code_gives_the_same_document(seeded):
     assert copy_.programme == seeded.programme and copy_.code == "LEDGER-2"
     assert _counts(copy_) == _counts(seeded)
     assert _counts(seeded) == {
-        "phases": 3, "checklist": 5, "memberships": 4, "risks": 2, "assessments": 4,
-        "kpis": 3, "sources": 2, "measurements": 49, "gates": 3, "signoffs": 4, "audit": 12,
+        "phases": 3, "checklist": 4, "memberships": 4, "risks": 2, "assessments": 4,
+        "kpis": 3, "sources": 2, "measurements": 49, "gates": 3, "signoffs": 4,
+        "conditions": 1, "audit": 15,
     }  # fmt: skip
     # The source that had a secret comes without it, switched off until it is given again.
     [note] = notes
@@ -303,6 +312,21 @@ def test_append_only_records_keep_their_times_signers_and_verify(seeded, people)
     gate = Gate.objects.get(project=copy_, name="Cutover go/no-go")
     assert (gate.state, gate.decision) == ("decided", "conditional_go")
     assert gate.audit_entries.filter(action="invalidated").count() == 1
+
+    def tracked(project):
+        return list(
+            GateCondition.objects.filter(gate__project=project).values_list(
+                "gate__name", "order", "text", "signoff__signer__username", "owner__username",
+                "due_date", "met_at", "met_by__username", "escalated_at", "created_at",
+            )
+        )  # fmt: skip
+
+    assert tracked(copy_) == tracked(seeded)
+    [(*_, owner, _due, met_at, met_by, _escalated, _created)] = tracked(copy_)
+    assert (owner, met_by) == ("dba-cleo", "dba-cleo") and met_at is not None
+    [met] = gate.audit_entries.filter(action="condition_met")
+    assert met.after["condition"] == gate.conditions.get().pk
+    assert met.after["met_by"] == people.dba.pk
     stage = Gate.objects.get(project=copy_, name="Rollout 10 %")
     assert stage.signoffs.get().on_behalf_of == people.tech_lead
 
@@ -350,6 +374,23 @@ def test_derived_inputs_and_gate_references_use_names_not_ids(seeded):
     signed = next(e for e in document["gates"][0]["audit"] if e["action"] == "signed")
     assert signed["after"]["signer"] == {"user": "dba-cleo"}
     assert signed["after"]["signoff"] == {"signoff": 1}
+    [condition] = document["gates"][0]["conditions"]
+    assert (condition["ref"], condition["signoff"], condition["owner"]) == (1, 2, "dba-cleo")
+    changed = next(e for e in document["gates"][0]["audit"] if e["action"] == "condition_changed")
+    assert changed["before"]["owner"] == {"user": "pm-ada"}
+    assert changed["after"] == {
+        "condition": {"condition": 1},
+        "owner": {"user": "dba-cleo"},
+        "due_date": condition["due_date"],
+    }
+
+
+def test_a_file_written_before_conditions_were_tracked_imports_without_them(seeded):
+    document = json.loads(json.dumps(project_export(project=seeded)))
+    for gate in document["gates"][1:]:  # the gates without conditions
+        del gate["conditions"]
+    copy_ = project_import(data=document, code="LEDGER-2")
+    assert GateCondition.objects.filter(gate__project=copy_).count() == 1
 
 
 def _exported_source(document: dict, kpi_name: str) -> dict:
@@ -504,6 +545,7 @@ def _rows() -> dict:
     """How many rows each imported model holds, over every project."""
     models = [get_user_model(), Programme, Project, Phase, ChecklistItem, Membership, Risk]
     models += [RiskAssessment, KPI, MetricSource, Measurement, Gate, SignOff, GateAuditEntry]
+    models += [GateCondition]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -560,6 +602,14 @@ def _first_moment(document: dict) -> str:
         (
             lambda d: d["kpis"][0]["measurements"][1].update(at=_first_moment(d)),
             "two values share a moment",
+        ),
+        (
+            lambda d: d["gates"][0]["conditions"][0].update(signoff=9),
+            "gates[0].conditions[0].signoff: the gate has no sign-off 9.",
+        ),
+        (
+            lambda d: d["gates"][0]["conditions"][0].update(due_date="soon"),
+            "gates[0].conditions[0].due_date must be a date (YYYY-MM-DD)",
         ),
     ],
 )  # fmt: skip

@@ -173,7 +173,7 @@ def test_a_decided_gate_refuses_further_signatures(client, carol, gate):
     assert SignOff.objects.count() == 1
 
 
-def test_conditions_become_follow_up_tasks(client, carol, gate):
+def test_conditions_become_tracked_actions_not_checklist_items(client, carol, gate):
     client.force_login(carol)
     client.post(
         reverse("gate-sign", args=[gate.pk]),
@@ -183,8 +183,10 @@ def test_conditions_become_follow_up_tasks(client, carol, gate):
     )
     gate.refresh_from_db()
     assert gate.decision == "conditional_go"
-    item = gate.phase.checklist_items.get()
-    assert item.title == "Condition of Cutover go/no-go: Rehearse the rollback"
+    assert not gate.phase.checklist_items.exists()
+    assert list(gate.conditions.values_list("text", flat=True)) == ["Rehearse the rollback"]
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "0 of 1 condition met" in page
 
 
 def test_audit_exports_carry_the_chain(client, victor, gate):
