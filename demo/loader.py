@@ -512,7 +512,7 @@ class _Loader:
         (known here only when the load created them), on the evidence as it stands."""
         request = HttpRequest()
         request.META["REMOTE_ADDR"] = "127.0.0.1"
-        for username, decision, reason in signatures:
+        for username, decision, reason, *conditions in signatures:
             password = self.result.passwords.get(username)
             if password is None:
                 continue  # an existing user: their signature is theirs to give
@@ -523,7 +523,8 @@ class _Loader:
                 password=password,
                 request=request,
                 evidence_token=current_token(gate),
-                override_reason=reason,
+                override_reason=reason or "",
+                conditions="\n".join(conditions),
                 comment="" if reason else "Evidence reviewed.",
             )
 

@@ -200,8 +200,11 @@ def test_the_demo_shows_an_override_by_two_different_approvers_and_a_gate_with_g
 
     demo_load()
     phase_1 = Gate.objects.get(project__code="AAD", name__startswith="Phase 1 exit")
-    assert (phase_1.state, phase_1.decision) == ("decided", "go")
+    assert (phase_1.state, phase_1.decision) == ("decided", "conditional_go")
     assert phase_1.overridden_recommendation == "inconclusive"
+    (condition,) = phase_1.conditions.all()
+    assert condition.text == "Attest the Redis staging test in the portal"
+    assert condition.owner.username == "pm" and condition.met_at is None
     signers = set(phase_1.signoffs.values_list("signer__username", flat=True))
     assert signers == {"approver", "product"}
     release = Gate.objects.get(project__code="AAD", name="Production release go/no-go")
