@@ -406,6 +406,7 @@ SPECTACULAR_SETTINGS = {
         "PhaseStatusEnum": "projects.models.PhaseStatus",
         "RiskStatusEnum": "risks.models.RiskStatus",
         "KPIStatusEnum": "metrics.models.KPIStatus",
+        "DecisionRuleEnum": "gates.models.DecisionRule",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
