@@ -252,9 +252,8 @@ def _gate_reasons(gates: list[GateFact], today: date) -> list[Reason]:
             reasons.append(
                 _reason(
                     "gate_overridden",
-                    f"{gate.name} was approved against a "
-                    f"{gate.overridden_recommendation_label} recommendation: "
-                    f"{gate.override_reason}",
+                    f"{gate.name} was approved against the "
+                    f"{gate.overridden_recommendation_label} recommendation",
                 )
             )
     decided = [gate for gate in gates if gate.state == "decided" and gate.decided_at]

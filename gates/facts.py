@@ -16,5 +16,4 @@ class GateFact:
     rollback_unjudged: str = ""  # rollback triggers that cannot be judged now, and why
     overridden_recommendation: str = ""  # gates.models.Recommendation value, if overridden
     overridden_recommendation_label: str = ""
-    override_reason: str = ""
     conditions_overdue: int = 0  # conditions of its CONDITIONAL GO past due and not met

@@ -29,7 +29,7 @@ def gate_pdf(record: dict) -> bytes:
     if record["overridden_recommendation"]:
         story.append(
             p(
-                f"Approved against a {record['overridden_recommendation']} recommendation: "
+                f"Approved against the {record['overridden_recommendation']} recommendation: "
                 f"{record['override_reason']}"
             )
         )

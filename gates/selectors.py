@@ -129,7 +129,6 @@ def gate_status_facts(pipeline: list[Gate]) -> list[GateFact]:
             rollback_unjudged=gate.rollback_unjudged,
             overridden_recommendation=gate.overridden_recommendation,
             overridden_recommendation_label=gate.get_overridden_recommendation_display(),
-            override_reason=gate.override_reason,
             conditions_overdue=getattr(gate, "conditions_overdue", 0),
         )
         for gate in pipeline

@@ -106,34 +106,27 @@ def _audit_checkpoints_of_its_own(settings, tmp_path):
     settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
 
 
-# The tables whose TRUNCATE PostgreSQL refuses (gates 0013), each with its refusing trigger.
-TRUNCATE_REFUSED = {
-    "gates_gateauditentry": "gates_audit_no_truncate",
-    "gates_signoff": "gates_signoff_no_truncate",
-}
+# The tables whose TRUNCATE PostgreSQL refuses (gates 0014).
+TRUNCATE_REFUSED = {"gates_gateauditentry", "gates_signoff", "gates_evidencepack"}
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_the_truncate_refusal():
     """After a transactional test, Django empties every table with one TRUNCATE, which
-    PostgreSQL refuses on the append-only tables. The flush, run as the test database's owner,
-    lifts that refusal inside its own transaction and restores it before committing."""
+    PostgreSQL refuses on the append-only tables. The flush, run as the postgres superuser,
+    passes the refusal as a replica would, for its own transaction only: no ALTER TABLE, whose
+    table locks, taken one by one before the TRUNCATE, could deadlock with a request of the
+    live server still finishing."""
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     sql_flush = DatabaseOperations.sql_flush
 
     def sql_flush_past_refusal(self, style, tables, **options):
         statements = sql_flush(self, style, tables, **options)
-        refused = [
-            (table, trigger) for table, trigger in TRUNCATE_REFUSED.items() if table in tables
-        ]
+        refused = TRUNCATE_REFUSED & set(tables)
         if not statements or not refused:
             return statements
-        return [
-            *(f"ALTER TABLE {table} DISABLE TRIGGER {trigger};" for table, trigger in refused),
-            *statements,
-            *(f"ALTER TABLE {table} ENABLE TRIGGER {trigger};" for table, trigger in refused),
-        ]
+        return ["SET LOCAL session_replication_role = replica;", *statements]
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DatabaseOperations, "sql_flush", sql_flush_past_refusal)

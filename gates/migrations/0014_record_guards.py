@@ -1,6 +1,6 @@
 """The gate's record is guarded in the database too.
 
-Audit entries and signatures cannot be emptied with TRUNCATE on PostgreSQL (SQLite has no
+Audit entries, signatures and evidence cannot be emptied with TRUNCATE on PostgreSQL (SQLite has no
 TRUNCATE; its DELETE, which Django's test runner needs, stays open as 0005 says). A decided
 gate keeps its state, decision and time of decision. A gate's audit head only advances: to the
 entry of its own trail that follows the head it had ('' is the genesis, 64 zeros), so a trail
@@ -25,6 +25,10 @@ POSTGRESQL = [
     """,
     """
     CREATE TRIGGER gates_signoff_no_truncate BEFORE TRUNCATE ON gates_signoff
+    FOR EACH STATEMENT EXECUTE FUNCTION waymark_refuse_truncate();
+    """,
+    """
+    CREATE TRIGGER gates_evidence_no_truncate BEFORE TRUNCATE ON gates_evidencepack
     FOR EACH STATEMENT EXECUTE FUNCTION waymark_refuse_truncate();
     """,
     """
@@ -67,6 +71,7 @@ POSTGRESQL_REVERSE = [
     "DROP FUNCTION IF EXISTS waymark_refuse_head_jump();",
     "DROP TRIGGER IF EXISTS gates_gate_decision_final ON gates_gate;",
     "DROP FUNCTION IF EXISTS waymark_refuse_decision_change();",
+    "DROP TRIGGER IF EXISTS gates_evidence_no_truncate ON gates_evidencepack;",
     "DROP TRIGGER IF EXISTS gates_signoff_no_truncate ON gates_signoff;",
     "DROP TRIGGER IF EXISTS gates_audit_no_truncate ON gates_gateauditentry;",
     "DROP FUNCTION IF EXISTS waymark_refuse_truncate();",

@@ -297,13 +297,13 @@ def test_approving_against_no_go_needs_a_reason_that_everyone_sees(
 
     client.force_login(alice)
     page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
-    assert "Approved against a NO-GO recommendation." in page
+    assert "Approved against the NO-GO recommendation." in page
     status = client.get(reverse("project-status", args=[project_a.pk])).content.decode()
-    assert "Cutover go/no-go was approved against a NO-GO recommendation" in status
+    assert "Cutover go/no-go was approved against the NO-GO recommendation" in status
     report = client.get(
         reverse("programme-report", args=[project_a.programme.slug]), {"format": "html"}
     )
-    assert "approved against a NO-GO recommendation" in report.content.decode()
+    assert "approved against the NO-GO recommendation" in report.content.decode()
 
 
 def test_rejecting_against_the_advice_needs_no_reason(project_a, alice, carol, latency):
@@ -549,3 +549,34 @@ def test_a_criterion_change_racing_a_signature_signs_only_what_was_shown(
         assert "the gate's definition changed" in str(outcomes[0])
         assert signoff is None
     assert services.gate_audit_verify(gate=gate)[0]
+
+
+def test_the_gate_page_takes_the_same_queries_however_much_it_shows(
+    client, project_a, alice, django_assert_max_num_queries
+):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    def gate_with(n):
+        gate = GateFactory(project=project_a, name=f"Gate of {n}", decision_rule="quorum", quorum=n)
+        group = ApproverGroup.objects.create(gate=gate, name="Security", rule="any", veto=True)
+        for i in range(n):
+            kpi = KPIFactory(project=project_a)
+            MeasurementFactory(kpi=kpi, value=100)
+            GateCriterionFactory(
+                gate=gate, text=f"KPI {i}", kind="kpi", kpi=kpi, comparator="lt", threshold=500
+            )
+            GateApproverFactory(gate=gate, user=approver(project_a), role="")
+            GateApproverFactory(gate=gate, user=approver(project_a), role="", group=group)
+            gate.risks.add(RiskFactory(project=project_a))
+        services.gate_open(gate=gate, by=alice)
+        for slot in gate.approvers.filter(group__isnull=True)[: n - 1]:
+            sign(gate, slot.user)
+        return gate
+
+    client.force_login(alice)
+    one, many = gate_with(1), gate_with(6)
+    with CaptureQueriesContext(db) as few:
+        assert client.get(reverse("gate-detail", args=[one.pk])).status_code == 200
+    with django_assert_max_num_queries(len(few)):
+        assert client.get(reverse("gate-detail", args=[many.pk])).status_code == 200
