@@ -485,6 +485,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gates.tasks.gate_conditions_escalate_overdue",
         "schedule": env.float("CONDITION_ESCALATION_SECONDS", default=3600.0),
     },
+    "approval-watch": {
+        "task": "gates.tasks.gate_approvals_watch",
+        "schedule": env.float("APPROVAL_WATCH_SECONDS", default=300.0),
+    },
     "risk-escalation": {
         "task": "risks.tasks.risk_escalate_overdue",
         "schedule": crontab(hour=env.int("RISK_ESCALATION_HOUR", default=7), minute=0),

@@ -131,6 +131,10 @@ LIST = Kind("a list", _same, _list, derived=True)
 LATER_TEXT = Kind("text", _same, _text, absent="")
 LATER_OBJECT_OR_NULL = Kind("an object or null", _same, _object, nullable=True, absent=None)
 LATER_LIST = Kind("a list", _same, _list, derived=True, absent=[])
+LATER_INTEGER_OR_NULL = Kind("a whole number or null", _same, _integer, nullable=True, absent=None)
+LATER_DATETIME_OR_NULL = Kind(
+    "a date and time with its offset, or null", _iso, _datetime, nullable=True, absent=None
+)
 LATER_REF_OR_NULL = Kind(
     "a whole number or null", _same, _integer, nullable=True, derived=True, absent=None
 )

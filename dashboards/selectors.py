@@ -97,7 +97,7 @@ class ProjectStatusRow:
     pipeline: list  # gates.models.Gate, in order
     next_gate: object | None
     rollback_gates: list
-    flagged_gates: list  # approved against the advice, or rollback triggers unjudged
+    flagged_gates: list  # approved against the advice, rollback triggers unjudged, or stale
     conditions_overdue: int = 0  # conditions of CONDITIONAL GO decisions past due, not met
 
     @property
@@ -129,7 +129,10 @@ class ProjectStatusRow:
                 gate.due_date,
             ),
             [(g.name, g.rollback_reason) for g in self.rollback_gates],
-            [(g.name, g.override_reason, g.rollback_unjudged) for g in self.flagged_gates],
+            [
+                (g.name, g.override_reason, g.rollback_unjudged, g.approval_stale_reasons)
+                for g in self.flagged_gates
+            ],
             self.conditions_overdue,
         )
         return hashlib.blake2s(repr(facts).encode(), digest_size=16).hexdigest()
@@ -171,7 +174,11 @@ def project_status_rows(*, projects: QuerySet[Project], today: date) -> list[Pro
                 next_gate=gate_selectors.next_gate(pipeline),
                 rollback_gates=[g for g in pipeline if g.rollback_recommended_at],
                 flagged_gates=[
-                    g for g in pipeline if g.overridden_recommendation or g.rollback_unjudged
+                    g
+                    for g in pipeline
+                    if g.overridden_recommendation
+                    or g.rollback_unjudged
+                    or (g.approval_stale_at and not g.reapproved)
                 ],
                 conditions_overdue=sum(gate.conditions_overdue for gate in pipeline),
             )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from gates.facts import GateFact
@@ -94,6 +95,12 @@ RULES = [
         "condition_overdue",
         RAG.AMBER,
         "A condition of a CONDITIONAL GO is past its due date and not met.",
+    ),
+    Rule(
+        "approval_stale",
+        RAG.AMBER,
+        "A gate's approval went stale: within its watch window a KPI it was judged on breached, "
+        "or a linked risk rose to a higher band, and no re-approval round has decided it again.",
     ),
 ]
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
@@ -276,4 +283,14 @@ def _gate_reasons(gates: list[GateFact], today: date) -> list[Reason]:
             count = gate.conditions_overdue
             what = "condition" if count == 1 else "conditions"
             reasons.append(_reason("condition_overdue", f"{count} {what} of {gate.name} overdue"))
+    for gate in gates:
+        if gate.approval_stale_at and not gate.reapproved:
+            reasons.append(
+                _reason(
+                    "approval_stale",
+                    f"The approval of {gate.name} went stale on "
+                    f"{_day(timezone.localdate(gate.approval_stale_at))}: "
+                    f"{gate.approval_stale_reasons}",
+                )
+            )
     return reasons

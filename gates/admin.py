@@ -118,7 +118,14 @@ class GateAdmin(ProjectScopedAdmin):
     search_fields = ["name", "description", "timing", "project__code"]
     list_select_related = ["project", "phase__project"]
     inlines = [GateCriterionInline, ApproverGroupInline, GateApproverInline, SignOffInline]
-    readonly_fields = ["state", "decision", "decided_at"]
+    readonly_fields = [
+        "state",
+        "decision",
+        "decided_at",
+        "approval_stale_at",
+        "approval_stale_reasons",
+        "reapproval_of",
+    ]
 
     def save_formset(self, request, form, formset, change):
         action = {
@@ -144,6 +151,17 @@ class GateAdmin(ProjectScopedAdmin):
         (None, {"fields": ["project", "phase", "order", "name", "description"]}),
         ("Kind", {"fields": ["kind", "rollout_percent", "timing", "due_date"]}),
         ("Decision", {"fields": ["decision_rule", "quorum", "state", "decision", "decided_at"]}),
+        (
+            "After the decision",
+            {
+                "fields": [
+                    "watch_days",
+                    "approval_stale_at",
+                    "approval_stale_reasons",
+                    "reapproval_of",
+                ]
+            },
+        ),
         ("Evidence", {"fields": ["risks"]}),
     ]
     filter_horizontal = ["risks"]

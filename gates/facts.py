@@ -17,3 +17,6 @@ class GateFact:
     overridden_recommendation: str = ""  # gates.models.Recommendation value, if overridden
     overridden_recommendation_label: str = ""
     conditions_overdue: int = 0  # conditions of its CONDITIONAL GO past due and not met
+    approval_stale_at: datetime | None = None  # when its GO stopped holding
+    approval_stale_reasons: str = ""
+    reapproved: bool = False  # a re-approval round of it was decided since

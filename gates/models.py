@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -38,6 +39,10 @@ class Recommendation(models.TextChoices):
     CONDITIONAL_GO = "conditional_go", "CONDITIONAL GO"
     INCONCLUSIVE = "inconclusive", "INCONCLUSIVE"
 
+
+# Without a watch window of its own, a GO is watched until the next gate is decided, at most
+# this many days.
+DEFAULT_WATCH_DAYS = 30
 
 # Approving against these needs a written reason: an override.
 OVERRIDDEN_RECOMMENDATIONS = (Recommendation.NO_GO, Recommendation.INCONCLUSIVE)
@@ -98,6 +103,31 @@ class Gate(models.Model):
     override_reason = models.TextField(blank=True, editable=False)
     audit_head = models.CharField(
         max_length=64, blank=True, editable=False, help_text="Hash of the latest audit entry."
+    )
+    watch_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="How many days after a GO or CONDITIONAL GO its KPIs and linked risks are "
+        "watched. Empty: until the project's next gate is decided, and at most "
+        f"{DEFAULT_WATCH_DAYS} days.",
+    )
+    approval_stale_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the approval went stale: a KPI it was judged on breached, or a linked "
+        "risk rose to a higher band, within the watch window.",
+    )
+    approval_stale_reasons = models.TextField(blank=True, editable=False)
+    reapproval_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="reapprovals",
+        help_text="The gate whose stale approval this one decides again.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -421,6 +451,8 @@ class AuditAction(models.TextChoices):
     CONDITION_CHANGED = "condition_changed", "Condition's owner or due date changed"
     CONDITION_MET = "condition_met", "Condition met"
     CONDITION_ESCALATED = "condition_escalated", "Condition overdue: escalated"
+    APPROVAL_STALE = "approval_stale", "Approval gone stale"
+    REAPPROVAL_OPENED = "reapproval_opened", "Re-approval round opened"
 
 
 class GateAuditEntry(models.Model):

@@ -83,8 +83,9 @@ def gate_pipelines(
     *, projects: QuerySet[Project], today: date | None = None
 ) -> dict[int, list[Gate]]:
     """Per project id, its gates (cancelled ones left out) in pipeline order, each with
-    `signed` (valid sign-offs), `approver_count` and `conditions_overdue` (on `today`): one
-    query for any number of projects."""
+    `signed` (valid sign-offs), `approver_count`, `conditions_overdue` (on `today`) and
+    `reapproved` (a re-approval round of it was decided): one query for any number of
+    projects."""
     overdue = (
         overdue_conditions(today=today or timezone.localdate())
         .filter(gate=OuterRef("pk"))
@@ -102,6 +103,9 @@ def gate_pipelines(
             ),
             approver_count=Count("approvers", distinct=True),
             conditions_overdue=Coalesce(Subquery(overdue), 0),
+            reapproved=Exists(
+                Gate.objects.filter(reapproval_of=OuterRef("pk"), state=GateState.DECIDED)
+            ),
         )
         .order_by("project_id", "order", "pk")
     )
@@ -130,6 +134,9 @@ def gate_status_facts(pipeline: list[Gate]) -> list[GateFact]:
             overridden_recommendation=gate.overridden_recommendation,
             overridden_recommendation_label=gate.get_overridden_recommendation_display(),
             conditions_overdue=getattr(gate, "conditions_overdue", 0),
+            approval_stale_at=gate.approval_stale_at,
+            approval_stale_reasons=gate.approval_stale_reasons,
+            reapproved=getattr(gate, "reapproved", False),
         )
         for gate in pipeline
     ]

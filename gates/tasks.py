@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from gates import conditions, integrity, services
+from gates import conditions, integrity, services, staleness
 
 
 @shared_task
@@ -20,3 +20,9 @@ def gate_conditions_escalate_overdue() -> int:
     """Escalate the conditions of CONDITIONAL GO decisions that are past their due date and
     not met (each once for its due date); returns how many were escalated now."""
     return len(conditions.gate_conditions_escalate_overdue())
+
+
+@shared_task
+def gate_approvals_watch() -> int:
+    """Watch the approvals within their window; returns how many went stale now."""
+    return len(staleness.gate_approvals_watch())

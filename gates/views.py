@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.sessions import session_renew
 from core.htmx import redirect_after_save
 from core.people import display_name
-from gates import conditions, evidence, policy, selectors, services
+from gates import conditions, evidence, policy, selectors, services, staleness
 from gates.evaluation import evaluate_gate
 from gates.forms import ConditionForm, DelegateForm, SignForm
 from gates.models import GateCriterion, GateState
@@ -74,7 +74,20 @@ def _context(request, gate, form=None, problem=""):
         "rollback_ids": set(gate.criteria.filter(rollback=True).values_list("pk", flat=True)),
         "risks": pack["risks"],
         "checklists": pack["checklists"],
+        **_reapproval_context(request, gate),
         **_conditions_context(request, gate),
+    }
+
+
+def _reapproval_context(request, gate) -> dict:
+    """A stale approval's re-approval rounds, and whether the person may open one now."""
+    if not gate.approval_stale_at:
+        return {"reapprovals": [], "may_reapprove": False}
+    reapprovals = list(gate.reapprovals.order_by("pk"))
+    under_way = any(round_.state in policy.DEFINITION_OPEN_STATES for round_ in reapprovals)
+    return {
+        "reapprovals": reapprovals,
+        "may_reapprove": not under_way and policy.can_manage_gate(request.user, gate),
     }
 
 
@@ -154,6 +167,23 @@ def gate_open(request: HttpRequest, pk: int) -> HttpResponse:
     except services.GateRefused as refused:
         messages.error(request, str(refused))
     return redirect("gate-detail", pk=gate.pk)
+
+
+@require_POST
+@login_required
+def gate_reapproval_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager opens a re-approval round of a gate whose approval went stale."""
+    gate = policy.get_gate_for(request.user, pk, Action.MANAGE)
+    try:
+        copy = staleness.gate_reapproval_open(gate=gate, by=request.user)
+    except services.GateRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("gate-detail", pk=gate.pk)
+    messages.success(
+        request,
+        f"{copy.name} is open for sign-off, with the criteria and approvers of {gate.name}.",
+    )
+    return redirect("gate-detail", pk=copy.pk)
 
 
 @require_GET

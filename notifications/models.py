@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     ROLLBACK_RECOMMENDED = "rollback_recommended", "Rollback recommended"
     GATE_OVERRIDDEN = "gate_overridden", "Gate approved against its recommendation"
     CONDITION_OVERDUE = "condition_overdue", "Condition of a gate overdue"
+    APPROVAL_STALE = "approval_stale", "Approval of a gate gone stale"
 
 
 class Notification(models.Model):

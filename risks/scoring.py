@@ -81,3 +81,8 @@ def band_score_range(band: str) -> tuple[int, int]:
         Band.HIGH: (limits["high"], limits["critical"] - 1),
         Band.CRITICAL: (limits["critical"], 25),
     }[Band(band)]
+
+
+def band_rank(band: str) -> int:
+    """Where a band stands, lowest first (its value or its label): compare bands by this."""
+    return list(Band).index(Band(str(band).lower()))

@@ -187,6 +187,8 @@ PAGES: dict[str, Rule] = {
     # answered with the reason (422 on the page, a message after delegating).
     "gate-sign": page(post=V, target="gate"),
     "gate-open": page(post=M, target="gate"),
+    # Refused with a message unless the approval went stale; a manager's to ask.
+    "gate-reapproval": page(post=M, target="gate"),
     "gate-delegate": page(post=V, target="gate"),
     "gate-audit-csv": page(V, target="gate"),
     "gate-audit-json": page(V, target="gate"),

@@ -393,6 +393,30 @@ def test_a_file_written_before_conditions_were_tracked_imports_without_them(seed
     assert GateCondition.objects.filter(gate__project=copy_).count() == 1
 
 
+def test_a_stale_approval_and_its_watch_window_travel_and_older_files_lack_them(seeded):
+    gate = Gate.objects.filter(project=seeded, state="decided").order_by("order").first()
+    stale_at = timezone.now().replace(microsecond=0)
+    Gate.objects.filter(pk=gate.pk).update(
+        watch_days=5, approval_stale_at=stale_at, approval_stale_reasons="KPI breached: p95"
+    )
+    document = json.loads(json.dumps(project_export(project=seeded)))
+    copy_ = Gate.objects.get(project=project_import(data=document, code="LEDGER-2"), name=gate.name)
+    assert (copy_.watch_days, copy_.approval_stale_at, copy_.approval_stale_reasons) == (
+        5,
+        stale_at,
+        "KPI breached: p95",
+    )
+    for entry in document["gates"]:
+        for field in ("watch_days", "approval_stale_at", "approval_stale_reasons"):
+            del entry[field]
+    older = Gate.objects.get(project=project_import(data=document, code="LEDGER-3"), name=gate.name)
+    assert (older.watch_days, older.approval_stale_at, older.approval_stale_reasons) == (
+        None,
+        None,
+        "",
+    )
+
+
 def _exported_source(document: dict, kpi_name: str) -> dict:
     [source] = next(kpi for kpi in document["kpis"] if kpi["name"] == kpi_name)["sources"]
     return source
