@@ -28,6 +28,7 @@ from demo import demo_databases
 from gates import services as gate_services
 from gates.evidence import current_token
 from gates.models import ApproverGroup, Gate, GateApprover, GateCriterion, GateState
+from gates.staleness import gate_approvals_watch
 from metrics.models import KPI, MetricSource, SourceKind
 from plans.markdown.build import ImportOptions, plan_import, plan_read
 from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Role
@@ -503,9 +504,23 @@ class _Loader:
                     setattr(criterion, field_name, value)
                 criterion.full_clean()
                 criterion.save()
+        if fresh and data.get("risks"):
+            gate.risks.set(project.risks.filter(key__in=data["risks"]))
         if fresh and data.get("state") == GateState.OPEN:
             gate_services.gate_open(gate=gate, by=pm)  # opened as its trail records
             self._signatures(gate, data.get("signatures", []))
+            self._since_the_decision(project, data.get("since_the_decision", []), pm)
+
+    def _since_the_decision(self, project: Project, reassessments: list, pm) -> None:
+        """Risks the team reassessed after the gate was decided ([key, likelihood, impact,
+        why]); the watch over decided gates then judges whether their approval still holds."""
+        for key, likelihood, impact, why in reassessments:
+            risk = project.risks.get(key=key)
+            risk_services.risk_update(
+                risk=risk, by=pm, reason=why, likelihood=likelihood, impact=impact
+            )
+        if reassessments:
+            gate_approvals_watch()
 
     def _signatures(self, gate: Gate, signatures: list) -> None:
         """The signatures the team gave, each as its signer gives one: with their password
