@@ -9,7 +9,7 @@ written elsewhere (an imported project) advances it one entry at a time.
 
 from django.db import migrations
 
-GENESIS = "0" * 64
+# The genesis hash a gate's first audit entry follows is 64 zeros, written out in the SQL.
 
 POSTGRESQL = [
     """
@@ -46,13 +46,13 @@ POSTGRESQL = [
               IS DISTINCT FROM (OLD.state, OLD.decision, OLD.decided_at))
     EXECUTE FUNCTION waymark_refuse_decision_change();
     """,
-    f"""
+    """
     CREATE OR REPLACE FUNCTION waymark_refuse_head_jump() RETURNS trigger AS $$
     BEGIN
         IF EXISTS (
             SELECT 1 FROM gates_gateauditentry e
             WHERE e.gate_id = OLD.id AND e.entry_hash = NEW.audit_head
-              AND e.previous_hash = COALESCE(NULLIF(OLD.audit_head, ''), '{GENESIS}')
+              AND e.previous_hash = COALESCE(NULLIF(OLD.audit_head, ''), '0000000000000000000000000000000000000000000000000000000000000000')
         ) THEN
             RETURN NEW;  -- the one change allowed: to the entry that follows the head
         END IF;
@@ -84,13 +84,13 @@ SQLITE = [
                   AND NEW.decided_at IS OLD.decided_at)
     BEGIN SELECT RAISE(ABORT, 'a decided gate''s decision is final (UPDATE refused)'); END;
     """,
-    f"""
+    """
     CREATE TRIGGER gates_gate_head_advances BEFORE UPDATE OF audit_head ON gates_gate
     WHEN NEW.audit_head IS NOT OLD.audit_head
          AND NOT EXISTS (
              SELECT 1 FROM gates_gateauditentry e
              WHERE e.gate_id = OLD.id AND e.entry_hash = NEW.audit_head
-               AND e.previous_hash = CASE WHEN OLD.audit_head = '' THEN '{GENESIS}'
+               AND e.previous_hash = CASE WHEN OLD.audit_head = '' THEN '0000000000000000000000000000000000000000000000000000000000000000'
                                           ELSE OLD.audit_head END)
     BEGIN
         SELECT RAISE(ABORT, 'a gate''s audit head only moves to its next entry (UPDATE refused)');

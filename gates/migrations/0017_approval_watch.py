@@ -11,7 +11,7 @@ import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
 
-GENESIS = "0" * 64
+# The genesis hash a gate's first audit entry follows is 64 zeros, written out in the SQL.
 
 SQLITE = [
     "DROP TRIGGER IF EXISTS gates_gate_decision_final;",
@@ -23,13 +23,13 @@ SQLITE = [
     BEGIN SELECT RAISE(ABORT, 'a decided gate''s decision is final (UPDATE refused)'); END;
     """,
     "DROP TRIGGER IF EXISTS gates_gate_head_advances;",
-    f"""
+    """
     CREATE TRIGGER gates_gate_head_advances BEFORE UPDATE OF audit_head ON gates_gate
     WHEN NEW.audit_head IS NOT OLD.audit_head
          AND NOT EXISTS (
              SELECT 1 FROM gates_gateauditentry e
              WHERE e.gate_id = OLD.id AND e.entry_hash = NEW.audit_head
-               AND e.previous_hash = CASE WHEN OLD.audit_head = '' THEN '{GENESIS}'
+               AND e.previous_hash = CASE WHEN OLD.audit_head = '' THEN '0000000000000000000000000000000000000000000000000000000000000000'
                                           ELSE OLD.audit_head END)
     BEGIN
         SELECT RAISE(ABORT, 'a gate''s audit head only moves to its next entry (UPDATE refused)');
