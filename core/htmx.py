@@ -3,7 +3,7 @@ and a redirect after a save that htmx follows too (django-htmx's response classe
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 
 def fragment_or_page(
@@ -37,3 +37,11 @@ def redirect_after_save(request: HttpRequest, url: str) -> HttpResponse:
 def focus_after_swap(response: HttpResponse, element_id: str) -> HttpResponse:
     """Ask the page to move keyboard focus to `element_id` once the swap has settled."""
     return trigger_client_event(response, "focusElement", {"id": element_id}, after="settle")
+
+
+def form_again(request: HttpRequest, response: HttpResponse, element_id: str) -> HttpResponse:
+    """A form answered with its errors replaces only itself (`element_id`), whatever its
+    hx-target says for a save: the page around it, and what was typed, stay."""
+    if request.htmx:
+        reswap(retarget(response, f"#{element_id}"), "outerHTML")
+    return response

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from core import versioning
-from core.htmx import focus_after_swap, fragment_or_page
+from core.htmx import focus_after_swap, form_again, fragment_or_page
 from projects import charts, policy, selectors, services
 from projects.forms import (
     ChecklistItemForm,
@@ -158,7 +158,8 @@ def phase_create(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Phase “{phase.name}” added.")
                 return _back_to_project(project, f"phase-row-{phase.pk}")
             return _phase_list(request, project, focus=f"phase-edit-{phase.pk}")
-    return _fragment(request, "phase-new-form", {**context, "form": form}, status=422)
+    answer = _fragment(request, "phase-new-form", {**context, "form": form}, status=422)
+    return form_again(request, answer, "phase-new-form")
 
 
 @require_http_methods(["GET", "POST"])
@@ -258,7 +259,8 @@ def checklist_item_create(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"“{item.title}” added.")
                 return _back_to_project(phase.project, f"item-row-{item.pk}")
             return _phase_row(request, phase, focus=f"item-add-{phase.pk}", changed=True)
-    return _fragment(request, "item-new-form", {**context, "form": form}, status=422)
+    answer = _fragment(request, "item-new-form", {**context, "form": form}, status=422)
+    return form_again(request, answer, f"item-new-{phase.pk}")
 
 
 @require_http_methods(["GET", "POST"])

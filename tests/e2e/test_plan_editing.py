@@ -162,3 +162,44 @@ def test_phone_width_keeps_the_plan_usable(new_page, live_server, log_in, plan, 
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways at phone width ({width}px)"
     screenshot(page, "phone")
+
+
+def test_adding_a_phase_or_an_item_with_an_error_keeps_the_plan_and_what_was_typed(
+    page, live_server, log_in, plan, screenshot
+):
+    errors = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    phase = Phase.objects.get(project=plan)
+    log_in(page, "alice")
+    page.goto(f"{live_server.url}{plan.get_absolute_url()}")
+
+    page.get_by_role("link", name="Add phase").click()
+    form = page.locator("#phase-new-form")
+    form.get_by_label("Timing").fill("Month 3")
+    form.get_by_role("button", name="Add phase").click()  # no name
+    expect(page.locator("#phase-new-form")).to_contain_text("This field is required")
+    expect(page.locator("#phase-list")).to_contain_text("Design normalized schema")
+    expect(page.locator("#phase-new-form").get_by_label("Timing")).to_have_value("Month 3")
+    screenshot(page, "1-phase-error-beside-the-list")
+    page.locator("#phase-new-form").get_by_label("Name").fill("Dual-Write Implementation")
+    page.locator("#phase-new-form").get_by_role("button", name="Add phase").click()
+    expect(page.locator("#phase-list")).to_contain_text("Dual-Write Implementation")
+
+    page.locator(f"#item-add-{phase.pk}").click()
+    new_item = page.locator(f"#item-new-{phase.pk}")
+    new_item.get_by_label("Owner").fill("Backend Lead")
+    new_item.get_by_role("button", name="Add item").click()  # no title
+    expect(page.locator(f"#item-new-{phase.pk}")).to_contain_text("This field is required")
+    expect(page.locator(f"#phase-row-{phase.pk}")).to_contain_text("Review schema with team")
+    page.locator(f"#item-new-{phase.pk}").get_by_label("Title").fill("Backfill the history")
+    page.locator(f"#item-new-{phase.pk}").get_by_role("button", name="Add item").click()
+    expect(page.locator(f"#phase-row-{phase.pk}")).to_contain_text("Backfill the history")
+    screenshot(page, "2-item-saved-once-corrected")
+
+    # The browser notes each 422 answer (the form with its errors) as a failed load; anything
+    # else, such as htmx missing its target, is a defect.
+    assert [e for e in errors if "status of 422" not in e] == []
+    assert Phase.objects.filter(project=plan).count() == 2
+    assert ChecklistItem.objects.filter(phase=phase).count() == 3
