@@ -130,9 +130,12 @@ def required_approvers(gate: Gate) -> list:
     return list(get_user_model().objects.filter(pk__in=ids).order_by("pk")) if ids else []
 
 
-def unfillable_slots(holders: dict[int, set[int]]) -> int:
-    """How many of the slots no assignment of distinct people can fill: a slot nobody holds,
-    or two slots only the same person could fill."""
+def unfillable_slots(holders: dict[int, set[int]], *, barred=()) -> int:
+    """How many of the slots no assignment of distinct people can fill: a slot nobody holds
+    (but those `barred` from approving, their own work), or two slots only the same person
+    could fill."""
+    barred = set(barred)
+    holders = {slot: people - barred for slot, people in holders.items()}
     everyone = set().union(*holders.values()) if holders else set()
     return len(holders) - len(fill_slots(holders, everyone))
 

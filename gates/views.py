@@ -50,9 +50,7 @@ def _context(request, gate, form=None, problem=""):
         "members": gate.project.memberships.select_related("user").exclude(user=request.user),
         "groups": selectors.approver_groups(gate, holders, signoffs),
         "own_work": barred.get(request.user.pk, ""),
-        "unfillable": policy.unfillable_slots(
-            {slot: people - set(barred) for slot, people in holders.items()}
-        ),
+        "unfillable": policy.unfillable_slots(holders, barred=barred),
         "signoffs": [(s, MEANINGS[s.decision]) for s in signoffs],
         "as_signed": selectors.evidence_as_signed(gate, signoffs, pack),
         "may_sign": policy.can_sign(request.user, gate),
