@@ -1,12 +1,14 @@
 import logging
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -30,9 +32,11 @@ FORM_PAGE = "risks/form_page.html"
 RISK_CHANGED = "riskUpdated"  # the heatmap refreshes on it
 
 
-def _register_context(request, *, projects, project=None, programme=None) -> dict:
-    filters = selectors.RegisterFilters.from_query(request.GET)
-    residual = request.GET.get("view") == "residual"
+def _register_context(request, *, projects, project=None, programme=None, query=None) -> dict:
+    """The register page's context for the filters in `query` (the request's, by default)."""
+    query = request.GET if query is None else query
+    filters = selectors.RegisterFilters.from_query(query)
+    residual = query.get("view") == "residual"
     heatmap = selectors.risk_heatmap(projects=projects, residual=residual)
     base = (
         reverse("risk-register", args=[project.pk])
@@ -42,7 +46,7 @@ def _register_context(request, *, projects, project=None, programme=None) -> dic
     register = Paginator(
         selectors.risk_register(projects=projects, filters=filters),
         settings.RISK_REGISTER_PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+    ).get_page(query.get("page"))
     return {
         "project": project,
         "programme": programme or project.programme,
@@ -108,6 +112,19 @@ def _row(request, risk, *, status=200):
     return trigger_client_event(response, RISK_CHANGED)
 
 
+def _register_heading_oob(request: HttpRequest, project) -> str:
+    """The register's heading, counted anew under the filters of the page the person is on,
+    to swap out of band."""
+    query = QueryDict(urlsplit(request.htmx.current_url or "").query)
+    context = _register_context(
+        request,
+        projects=project_policy.visible_projects(request.user).filter(pk=project.pk),
+        project=project,
+        query=query,
+    )
+    return render_to_string(f"{PAGE}#register-heading", {**context, "oob": True}, request)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
@@ -126,8 +143,9 @@ def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, f"{risk.key} added to the register.")
                 return redirect(f"{reverse('risk-register', args=[project.pk])}#risk-row-{risk.pk}")
-            # The new row goes on top of the register; the form closes.
+            # The new row goes on top of the register, its heading counts it, the form closes.
             response = _row(request, risk)
+            response.write(_register_heading_oob(request, project))
             response.write('<div id="risk-new" hx-swap-oob="true"></div>')
             response["HX-Retarget"] = "#register-rows"
             response["HX-Reswap"] = "afterbegin"

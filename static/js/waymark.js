@@ -10,9 +10,14 @@
       const source = document.getElementById(chart.dataset.plotlyFigure);
       if (!source) return;
       const figure = JSON.parse(source.textContent);
+      // Busy until Plotly has finished drawing (a redraw for its margins included): a click
+      // before then would land on a chart still moving.
+      chart.setAttribute("aria-busy", "true");
       window.Plotly.react(chart, figure.data, figure.layout, {
         displayModeBar: false,
         responsive: true,
+      }).then(function () {
+        chart.removeAttribute("aria-busy");
       });
       if (chart.dataset.cellUrl && !chart.dataset.clickBound) {
         // A heatmap: clicking a cell lists its risks.

@@ -37,7 +37,9 @@ def register(project_a, alice):
 def click_heatmap_cell(page, likelihood: int, impact: int) -> None:
     """Click the centre of one cell of the Plotly heatmap, as a person would."""
     chart = page.locator("#heatmap-chart")
+    # Drawn and done drawing: Plotly may redraw once more for its margins, moving the cells.
     expect(chart.locator(".heatmaplayer")).to_be_visible()
+    expect(chart).not_to_have_attribute("aria-busy", "true")
     x, y = page.evaluate(
         """([likelihood, impact]) => {
             const chart = document.getElementById("heatmap-chart");
@@ -69,6 +71,7 @@ def test_manager_adds_a_risk_filters_by_heatmap_cell_and_sees_the_escalation(
     form.get_by_role("button", name="Add risk").click()
     expect(page.locator("#register-rows")).to_contain_text("R4 Database connection pool exhaustion")
     expect(page.locator("#risk-new-form")).to_have_count(0)
+    expect(page.locator("#register-heading")).to_contain_text("4 risks")
     screenshot(page, "1-risk-added")
 
     # The heatmap refreshed with the new risk: two risks now sit at likelihood 3 × impact 4.

@@ -1,5 +1,6 @@
 """The register pages: as pages and as htmx fragments, filters, the heatmap, permissions."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -109,6 +110,37 @@ def test_adding_a_risk_in_place_gives_it_the_next_key(client, bob, register):
     assert response.headers["HX-Retarget"] == "#register-rows"
     assert "R12" in response.content.decode()
     assert Risk.objects.get(project=register, key="R12").title == "Pool exhaustion"
+
+
+def test_adding_a_risk_counts_it_in_the_register_heading_under_the_page_filters(
+    client, bob, register
+):
+    """The register said "(4 risks)" after the fifth was added: its heading is counted anew,
+    under the filters of the page the risk was added from."""
+    client.force_login(bob)
+    url = reverse("risk-create", args=[register.pk])
+    register_url = reverse("risk-register", args=[register.pk])
+    data = {
+        "title": "Pool exhaustion",
+        "category": "technical",
+        "likelihood": 3,
+        "impact": 3,
+        "status": "open",
+        "owner_title": "Backend Lead",
+    }
+    plain = client.post(url, data, HTTP_HX_CURRENT_URL=f"http://testserver{register_url}", **HTMX)
+    heading = re.search(r'<h2 id="register-heading"[^>]*>.*?</h2>', plain.content.decode(), re.S)
+    assert 'hx-swap-oob="true"' in heading.group(0)
+    assert "(5 risks)" in heading.group(0)
+
+    filtered = client.post(
+        url,
+        {**data, "title": "Cache stampede", "category": "organizational"},
+        HTTP_HX_CURRENT_URL=f"http://testserver{register_url}?category=organizational",
+        **HTMX,
+    )
+    heading = re.search(r'<h2 id="register-heading"[^>]*>.*?</h2>', filtered.content.decode(), re.S)
+    assert "(2 risks, filtered)" in heading.group(0)
 
 
 def test_a_bad_risk_comes_back_with_its_errors(client, bob, register):
