@@ -22,7 +22,7 @@ class RAG(StrEnum):
     @property
     def label(self) -> str:
         return {"green": "On track", "amber": "At risk", "red": "Off track"}.get(
-            self.value, "No baseline"
+            self.value, "Not rated yet"
         )
 
 
@@ -35,6 +35,7 @@ def worst(*ratings: RAG) -> RAG:
 @dataclass(frozen=True)
 class ScheduleVariance:
     days: int | None  # positive: behind the baseline
+    forecast_missing: bool = False  # without days: the baseline is there, the forecast is not
 
     @property
     def rag(self) -> RAG:
@@ -53,7 +54,7 @@ class ScheduleVariance:
 
     def __str__(self) -> str:
         if self.days is None:
-            return "no baseline"
+            return "no forecast yet" if self.forecast_missing else "no baseline"
         if self.days == 0:
             return "on schedule"
         direction = "behind" if self.days > 0 else "ahead"
@@ -69,7 +70,7 @@ def schedule_variance(
 ) -> ScheduleVariance:
     end = actual_end or forecast_end
     if baseline_end is None or end is None:
-        return ScheduleVariance(None)
+        return ScheduleVariance(None, forecast_missing=baseline_end is not None)
     return ScheduleVariance((end - baseline_end).days)
 
 

@@ -24,6 +24,15 @@ def test_schedule_variance_reads_in_days_and_weeks(days, text):
     assert str(ScheduleVariance(days)) == text
 
 
+def test_a_baseline_without_a_forecast_says_the_forecast_is_missing_not_the_baseline():
+    """It read "no baseline" when the baseline was there and only the forecast missing."""
+    no_forecast = variance.schedule_variance(baseline_end=date(2026, 3, 1), forecast_end=None)
+    no_baseline = variance.schedule_variance(baseline_end=None, forecast_end=date(2026, 3, 1))
+    assert (str(no_forecast), str(no_baseline)) == ("no forecast yet", "no baseline")
+    assert no_forecast.rag == no_baseline.rag == RAG.UNKNOWN
+    assert RAG.UNKNOWN.label == "Not rated yet"
+
+
 def test_schedule_variance_uses_the_actual_end_once_there_is_one():
     late = variance.schedule_variance(
         baseline_end=date(2026, 3, 1), forecast_end=date(2026, 3, 1), actual_end=date(2026, 3, 8)
