@@ -10,6 +10,8 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from gates.conditions import condition_lines
+
 
 def gate_pdf(record: dict) -> bytes:
     styles = getSampleStyleSheet()
@@ -80,7 +82,10 @@ def gate_pdf(record: dict) -> bytes:
     rows = [["Signed by", "When", "Meaning", "Evidence"]]
     for s in record["signatures"]:
         who = s["signer"] + (f" for {s['on_behalf_of']}" if s["on_behalf_of"] else "")
-        meaning = s["meaning"] + (f" Conditions: {s['conditions']}" if s["conditions"] else "")
+        if s["conditions"]:
+            meaning = f"{s['meaning']} Conditions: {'; '.join(condition_lines(s['conditions']))}."
+        else:
+            meaning = s["meaning"]
         if s["override_reason"]:
             meaning += f" Against the recommendation, because: {s['override_reason']}"
         if s["invalidated_at"]:

@@ -1,8 +1,11 @@
 """The gate page, signing through it, the inbox and the audit exports."""
 
+import io
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from pypdf import PdfReader
 
 from gates import services
 from gates.models import SignOff
@@ -57,6 +60,7 @@ def test_the_page_shows_evidence_recommendation_and_approvers(client, victor, ga
     assert "Recommendation by the rule: <strong>GO</strong>" in page
     assert "DBA" in page and "Verified" in page
     assert 'id="sign-form"' in page and "Sign this gate" not in page
+    assert "Who may sign now: " in page
 
 
 def test_an_approver_sees_the_gate_in_the_inbox_and_signs(
@@ -73,6 +77,7 @@ def test_an_approver_sees_the_gate_in_the_inbox_and_signs(
     assert (gate.state, gate.decision) == ("decided", "go")
     page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
     assert "Approved: the criteria shown are met" in page and "UTC" in page
+    assert "Who may sign" not in page  # decided: nobody may sign any more
     assert gate.name not in client.get(reverse("inbox")).content.decode()
 
 
@@ -187,6 +192,22 @@ def test_conditions_become_tracked_actions_not_checklist_items(client, carol, ga
     assert list(gate.conditions.values_list("text", flat=True)) == ["Rehearse the rollback"]
     page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
     assert "0 of 1 condition met" in page
+
+
+def test_each_line_of_a_signatures_conditions_reads_as_a_line(client, carol, gate):
+    """Two condition lines read as one run-on sentence on the signature: the line break was
+    lost on the page and in the PDF."""
+    client.force_login(carol)
+    conditions = "Rehearse the rollback\nRe-run the load test at peak"
+    client.post(
+        reverse("gate-sign", args=[gate.pk]),
+        sign_data(client, gate, decision="approve_with_conditions", conditions=conditions),
+    )
+    page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
+    assert "<li>Rehearse the rollback</li><li>Re-run the load test at peak</li>" in page
+    pdf = PdfReader(io.BytesIO(client.get(reverse("gate-pdf", args=[gate.pk])).content))
+    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    assert "Conditions: Rehearse the rollback; Re-run the load test at peak." in text
 
 
 def test_audit_exports_carry_the_chain(client, victor, gate):
