@@ -261,6 +261,20 @@ def test_programme_heatmap_covers_only_projects_the_user_may_see(client, victor,
     assert "HID" not in response.content.decode()
 
 
+def test_the_programme_tabs_are_named_alike_on_the_status_and_the_risk_pages(
+    client, victor, register
+):
+    """The same tab read "Status" on the programme page and "Projects" on its risk page."""
+    client.force_login(victor)
+    slug = register.programme.slug
+    tabs = []
+    for url in (reverse("programme-detail", args=[slug]), reverse("programme-risks", args=[slug])):
+        page = client.get(url).content.decode()
+        nav = re.search(r'<nav class="tabs" aria-label="Programme">(.*?)</nav>', page, re.S)
+        tabs.append(re.findall(r">([^<>]+)</a>", nav.group(1)))
+    assert tabs == [["Status", "Risks"], ["Status", "Risks"]]
+
+
 def test_register_queries_do_not_grow_with_risks(client, alice, register):
     client.force_login(alice)
     url = reverse("risk-register", args=[register.pk])
