@@ -42,6 +42,16 @@ class ProjectReport:
         return self.row.project
 
     @property
+    def measured_kpis(self) -> list:
+        """The KPIs with a value: the report's table leaves the others out."""
+        return [kpi for kpi in self.kpis if kpi.latest_value is not None]
+
+    @property
+    def unmeasured_kpis(self) -> list:
+        """The KPIs without a value yet, named on one line."""
+        return [kpi for kpi in self.kpis if kpi.latest_value is None]
+
+    @property
     def rag_last_week(self) -> str:
         return variance.RAG(self.last_week.rag).label if self.last_week else "not recorded"
 

@@ -1,5 +1,7 @@
 """A KPI's measurements as a Plotly figure: target line, warning band, breaches marked."""
 
+from datetime import datetime
+
 import plotly.graph_objects as go
 
 from core.charts import figure_spec
@@ -19,10 +21,24 @@ def _worst_value(kpi: KPI, point) -> float:
     return point.avg
 
 
-def kpi_figure(kpi: KPI, series) -> dict:
+def time_window(kpi: KPI, points, *, since: datetime | None, until: datetime) -> tuple:
+    """The stretch of time a chart shows: the window asked for, from `since` to `until`; for
+    all values, from the first to the last with a margin of a cadence, so that a single value
+    sits in a day or so rather than a span of milliseconds."""
+    if since is not None:
+        return since, until
+    first, last = points[0].at, points[-1].at
+    margin = max(kpi.cadence, (last - first) / 20)
+    return first - margin, last + margin
+
+
+def kpi_figure(kpi: KPI, series, *, since: datetime | None = None, until: datetime) -> dict | None:
     """The KPI over time from `selectors.kpi_series`: the average of each time bucket, with the
-    band from its lowest to its highest value when the series was reduced."""
+    band from its lowest to its highest value when the series was reduced; over the window
+    asked for, however few values it holds. None without a value: the page says so in words."""
     points = series.points
+    if not points:
+        return None
     times = [point.at.isoformat() for point in points]
     values = [point.avg for point in points]
     unit = f" {kpi.unit}" if kpi.unit else ""
@@ -86,21 +102,29 @@ def kpi_figure(kpi: KPI, series) -> dict:
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         showlegend=False,
+        xaxis={
+            "range": [
+                moment.isoformat() for moment in time_window(kpi, points, since=since, until=until)
+            ]
+        },
         yaxis={"title": {"text": kpi.unit}, "automargin": True},
         font={"family": "system-ui, sans-serif", "size": 12},
     )
     return figure_spec(figure)
 
 
-def sparkline_figure(kpi: KPI, points) -> dict:
-    """A tiny chart of the KPI's recent values for a status tile: no axes, its target dotted.
+def sparkline_figure(kpi: KPI, points) -> dict | None:
+    """A tiny chart of the KPI's recent values for a status tile: no axes, its target dotted;
+    None with fewer than two values (a lone dot tells nothing the tile's value does not).
     Written as plotly.js's own figure dictionary: a status page draws dozens of them, and
     building each through plotly's validating objects took ~10 ms."""
+    if len(points) < 2:
+        return None
     trace = {
         "type": "scatter",
         "x": [point.at.isoformat() for point in points],
         "y": [point.avg for point in points],
-        "mode": "lines" if len(points) > 2 else "lines+markers",  # a lone point shows as a dot
+        "mode": "lines" if len(points) > 2 else "lines+markers",
         "line": {"color": STATUS_COLOURS.get(kpi.status, "#1f5fbf"), "width": 2},
         "marker": {"size": 5},
         "hovertemplate": "%{x|%d %b %H:%M}: %{y:.4g}"
@@ -108,7 +132,7 @@ def sparkline_figure(kpi: KPI, points) -> dict:
         + "<extra></extra>",
     }
     shapes = []
-    if kpi.comparator is not None and points:
+    if kpi.comparator is not None:
         shapes.append(
             {
                 "type": "line",

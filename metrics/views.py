@@ -52,14 +52,17 @@ def _detail_context(request, kpi, **extra):
     chart_range = request.GET.get("range")
     chart_range = chart_range if chart_range in CHART_RANGES else DEFAULT_CHART_RANGE
     span = CHART_RANGES[chart_range][1]
-    series = selectors.kpi_series(kpi=detail, since=timezone.now() - span if span else None)
+    now = timezone.now()
+    since = now - span if span else None
+    series = selectors.kpi_series(kpi=detail, since=since, until=now)
     return {
         "kpi": detail,
         "project": detail.project,
         "source": source,
         "may_edit": may_edit,
         "series": series,
-        "figure": charts.kpi_figure(detail, series),
+        "figure": charts.kpi_figure(detail, series, since=since, until=now),
+        "chart_range_label": CHART_RANGES[chart_range][0],
         "chart_range": chart_range,
         "chart_ranges": [(key, label) for key, (label, _span) in CHART_RANGES.items()],
         "recent": selectors.recent_measurements(kpi=detail),

@@ -99,10 +99,27 @@ def test_markdown_download(client, alice, busy_project):
 
 
 def test_markdown_table_cells_survive_pipes_in_names(client, alice, busy_project):
-    KPIFactory(project=busy_project, name="Reads | writes ratio")
+    ratio = KPIFactory(project=busy_project, name="Reads | writes ratio")
+    MeasurementFactory(kpi=ratio, at=timezone.now() - timedelta(hours=1), value=3)
     client.force_login(alice)
     text = client.get(reverse("project-report-md", args=[busy_project.pk])).content.decode()
     assert "| Reads \\| writes ratio |" in text
+
+
+def test_kpis_without_values_are_named_on_one_line_not_listed_as_dashes(
+    client, alice, busy_project
+):
+    """Reports listed every KPI, mostly "—"."""
+    KPIFactory(project=busy_project, name="Cutover rehearsals")
+    KPIFactory(project=busy_project, name="Rollback drills")
+    client.force_login(alice)
+    text = client.get(reverse("project-report-md", args=[busy_project.pk])).content.decode()
+    assert "| Cutover rehearsals" not in text and "| Rollback drills" not in text
+    assert "No values yet: Cutover rehearsals, Rollback drills." in text
+    assert "| p95 write latency (critical) |" in text
+    page = client.get(reverse("project-report", args=[busy_project.pk])).content.decode()
+    assert "<td>Cutover rehearsals" not in page
+    assert "No values yet: Cutover rehearsals, Rollback drills." in page
 
 
 def test_pdf_download_is_a_real_pdf_with_the_report_text(client, erin, programme, busy_project):

@@ -259,6 +259,29 @@ def test_project_dashboard_shows_every_part(client, alice, project_a):
     assert "Tick me" in page  # the recent activity lists the item just added
 
 
+def test_kpi_tiles_without_values_are_one_line_and_a_lone_value_draws_no_dot(
+    client, alice, project_a
+):
+    """Tiles of KPIs without data were tall empty "No data" boxes; one value drew a
+    sparkline of a single dot."""
+    silent = KPIFactory(project=project_a, name="Cutover rehearsals")
+    single = KPIFactory(project=project_a, name="Error rate", status="on_target")
+    MeasurementFactory(kpi=single, at=timezone.now() - timedelta(minutes=5), value=0.2)
+    steady = KPIFactory(project=project_a, name="p95 latency", status="on_target")
+    for hours in (30, 20, 10):
+        MeasurementFactory(kpi=steady, at=timezone.now() - timedelta(hours=hours), value=300)
+    client.force_login(alice)
+    page = client.get(reverse("project-status", args=[project_a.pk])).content.decode()
+
+    def tile(kpi):
+        return re.search(rf'<a [^>]*id="kpi-tile-{kpi.pk}".*?</a>', page, re.S)[0]
+
+    assert "no-data" in tile(silent) and "kpi-tile-value" not in tile(silent)
+    assert "sparkline" not in tile(silent) and "No data" in tile(silent)
+    assert "no-data" not in tile(single) and "sparkline" not in tile(single)
+    assert 'class="sparkline"' in tile(steady)
+
+
 def test_project_dashboard_queries_do_not_grow_with_kpis_risks_or_gates(client, alice, project_a):
     client.force_login(alice)
     populate(project_a, n=1)

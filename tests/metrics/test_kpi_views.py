@@ -1,6 +1,6 @@
 """KPI pages, the source form, test-now, manual values, the push API and the operations page."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -87,6 +87,31 @@ def test_every_chart_range_answers(client, bob, kpi, chosen):
     assert response.status_code == 200
     shown = len(response.context["figure"]["data"][0]["x"])
     assert shown == {"1d": 1, "7d": 1, "30d": 1, "90d": 1, "1y": 2, "all": 2}.get(chosen, 1)
+
+
+def test_a_chart_spans_the_window_asked_for_however_few_values_it_holds(client, bob, kpi):
+    """One value in a "30 days" chart was drawn over a few milliseconds; with no value at all
+    the axis ran from -1 to 6."""
+    client.force_login(bob)
+    url = reverse("kpi-detail", args=[kpi.pk])
+    empty = client.get(url, {"range": "30d"})
+    assert empty.context["figure"] is None
+    assert "No values in the last 30 days." in empty.content.decode()
+    assert 'data-plotly-figure="kpi-figure"' not in empty.content.decode()
+
+    MeasurementFactory(kpi=kpi, at=timezone.now() - timedelta(days=40), value=430)
+    older = client.get(url, {"range": "30d"}).content.decode()
+    assert "No values in the last 30 days. The latest is from" in older and "show all" in older
+
+    one = MeasurementFactory(kpi=kpi, at=timezone.now() - timedelta(hours=3), value=450)
+    start, end = client.get(url, {"range": "30d"}).context["figure"]["layout"]["xaxis"]["range"]
+    shown = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    assert timedelta(days=30) - timedelta(minutes=1) < shown <= timedelta(days=30)
+
+    Measurement.objects.exclude(pk=one.pk).delete()
+    start, end = client.get(url, {"range": "all"}).context["figure"]["layout"]["xaxis"]["range"]
+    start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    assert start < one.at < end and end - start >= 2 * kpi.cadence
 
 
 def test_a_value_entered_by_hand_is_recorded_and_judged(
