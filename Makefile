@@ -35,7 +35,13 @@ run: install
 	@echo "Waymark is starting on http://127.0.0.1:$${WAYMARK_PORT:-8000}/ (web, worker and scheduler); Ctrl-C stops all three."
 	$(VENV)/bin/honcho --procfile Procfile.dev start
 
-test: install
+# What the browser tests load into the pages they check (axe-core), from package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser tests' accessibility checks: apt-get install npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+test: install node_modules/.package-lock.json
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install

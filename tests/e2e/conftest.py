@@ -19,6 +19,45 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("WAYMARK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 PASSWORD = "correct horse battery staple"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+WIDE = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+# Serious and critical violations, each as "rule: what is wrong (where)".
+AXE_RUN = """async () => {
+    const result = await axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")})`);
+}"""
+
+# What sticks out past the right edge of the screen, if anything: the page scrolls sideways.
+OVERFLOW = """() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return "";
+    // Inside something that scrolls or clips sideways by itself. An absolutely positioned
+    // element is clipped only by such a box at or above its containing block.
+    const clipped = (e) => {
+        let contained = getComputedStyle(e).position !== "absolute";
+        for (let up = e.parentElement; up && up !== document.body; up = up.parentElement) {
+            const style = getComputedStyle(up);
+            contained = contained || style.position !== "static";
+            if (contained && ["auto", "scroll", "hidden", "clip"].includes(style.overflowX)) return true;
+        }
+        return false;
+    };
+    const wide = [...document.querySelectorAll("body *")].filter((e) => {
+        const box = e.getBoundingClientRect();
+        return box.right > width + 1 && getComputedStyle(e).position !== "fixed" && !clipped(e);
+    });
+    const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+        (e.className && typeof e.className === "string" ? "." + e.className.split(" ")[0] : "");
+    return wide.slice(0, 3).map((e) => {
+        const inside = e.parentElement ? " in " + name(e.parentElement) : "";
+        const text = (e.textContent || "").trim().slice(0, 30);
+        return name(e) + inside + (text ? ` "${text}"` : "");
+    }).join(", ") || "the page is wider than the screen";
+}"""
 
 
 @pytest.fixture(scope="session")
@@ -32,15 +71,65 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ["--no-sandbox"]}
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """Journeys run on a wide screen; each step is looked at on a phone too (`screenshot`)."""
+    return {**browser_context_args, "viewport": WIDE}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core, as package-lock.json pins it (`make test` installs it with npm ci)."""
+    if not AXE.exists():
+        pytest.fail(
+            f"axe-core not found at {AXE}: run `npm ci` (make test does) to install it from "
+            "package-lock.json.",
+            pytrace=False,
+        )
+    return AXE.read_text()
+
+
 @pytest.fixture
-def screenshot(request):
-    """Save a screenshot of `page` as artifacts/e2e/<test>-<step>.png."""
+def page_checks(axe_source):
+    """What every page a journey looks at must pass: no serious or critical accessibility
+    violation (axe-core), and on a phone no content wider than the screen. The problems found
+    fail the test at its end, all of them named."""
+    problems: list[str] = []
+
+    def check(page, step: str) -> None:
+        page.evaluate(axe_source)
+        found = page.evaluate(AXE_RUN)
+        problems.extend(f"{step} at {page.url}: {violation}" for violation in found)
+
+    yield check, problems
+    assert problems == [], "Pages the journey looked at have problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def screenshot(request, browser, page_checks):
+    """Save screenshots of `page` as artifacts/e2e/<test>-<step>.png, as it is, and
+    <test>-<step>-390.png, the same address on a phone 390 px wide; check both (`page_checks`)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     test_name = re.sub(r"[^\w-]+", "-", request.node.name)
+    check, problems = page_checks
 
     def take(page, step: str, full_page: bool = True) -> Path:
         path = ARTIFACTS / f"{test_name}-{step}.png"
         page.screenshot(path=str(path), full_page=full_page)
+        check(page, step)
+        phone = browser.new_context(
+            viewport=PHONE, storage_state=page.context.storage_state(), java_script_enabled=True
+        )
+        try:
+            narrow = phone.new_page()
+            narrow.goto(page.url)
+            narrow.wait_for_load_state("load")
+            overflow = narrow.evaluate(OVERFLOW)
+            narrow.screenshot(path=str(ARTIFACTS / f"{test_name}-{step}-390.png"), full_page=True)
+            if overflow:
+                problems.append(f"{step} at {page.url} scrolls sideways at 390 px: {overflow}")
+        finally:
+            phone.close()
         return path
 
     return take
