@@ -156,6 +156,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboards.context_processors.navigation_counts",
+                # The demo's logins on the login page, with DEBUG on only.
+                "demo.context_processors.demo_login_hint",
             ],
         },
     },
