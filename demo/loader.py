@@ -91,7 +91,7 @@ def _plans() -> list[dict]:
 class DemoLoadResult:
     created: Counter = field(default_factory=Counter)
     passwords: dict[str, str] = field(default_factory=dict)
-    # Users of a demo username that the demo did not make: left as they are.
+    # Users of a demo username that the demo did not make: their passwords are left alone.
     not_demo_users: list[str] = field(default_factory=list)
     # Whether the passwords set are the documented DEMO_PASSWORD (else random ones).
     demo_password: bool = False
@@ -586,7 +586,7 @@ def demo_load(
     """Create whatever of the demo programme is missing; report what was created and the
     passwords set (for new users, or all demo users with `reset_passwords`): DEMO_PASSWORD
     with DEBUG on (or when `demo_password_without_debug` asks for it), else random ones. A
-    user of a demo username that the demo did not make is never touched."""
+    user of a demo username that the demo did not make keeps its password."""
     loader = _Loader(
         today=today or timezone.localdate(),
         reset_passwords=reset_passwords,
