@@ -29,10 +29,13 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.synced
 
+# The worker and the scheduler log warnings only (WORKER_LOG_LEVEL=INFO for every task), the web
+# server only its failed requests (ACCESS_LOG_LEVEL=INFO for all); the address and the demo
+# logins come last, once the web server answers (Procfile.dev's `ready`).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --reset-passwords
-	@echo "Waymark is starting on http://127.0.0.1:$${WAYMARK_PORT:-8000}/ (web, worker and scheduler); Ctrl-C stops all three."
+	@echo "Waymark is starting: web server, worker and scheduler; Ctrl-C stops them."
 	$(VENV)/bin/honcho --procfile Procfile.dev start
 
 # What the browser tests load into the pages they check (axe-core), from package-lock.json.

@@ -156,6 +156,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboards.context_processors.navigation_counts",
+                # The demo's logins on the login page, with DEBUG on only.
+                "demo.context_processors.demo_login_hint",
             ],
         },
     },
@@ -515,23 +517,44 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "core.log_context.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "core.log_context.RequestContextFilter"},
+        "refusal_logged_once": {"()": "core.log_context.RefusalLoggedOnce"},
+    },
     "formatters": {
         "plain": {
             "()": "core.log_context.UTCFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s",
         },
         "json": {"()": "core.log_context.json_formatter"},
+        "access": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
             "filters": ["request_context"],
-        }
+        },
+        "access": {"class": "logging.StreamHandler", "formatter": "access"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's lines go to the root's handler only: its own console handler (DEBUG on)
+        # would print each of them, tracebacks included, a second time.
+        "django": {"handlers": [], "level": "INFO"},
+        # A refusal is logged once, by core.request_context, without a traceback.
+        "django.request": {"filters": ["refusal_logged_once"]},
+        # runserver's access log: ACCESS_LOG_LEVEL=WARNING keeps only the failed requests.
+        "django.server": {
+            "handlers": ["access"],
+            "level": env.str("ACCESS_LOG_LEVEL", default="INFO"),
+            "filters": ["refusal_logged_once"],
+            "propagate": False,
+        },
         # Audit checkpoints are logged whatever LOG_LEVEL is: the log keeps their second copy.
         "waymark.audit": {"level": "INFO"},
         "axes": {"level": "WARNING"},

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.decorators.http import require_safe
 
 # Models that moved out of the projects app: their old admin addresses lead to the new ones.
 MOVED_ADMIN = {
@@ -20,7 +22,14 @@ def moved_admin(request, model: str, rest: str):
     return HttpResponsePermanentRedirect(target)
 
 
+@require_safe
+def favicon(request):
+    """Browsers ask /favicon.ico whatever the page links: the icon is the static SVG."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     re_path(
         rf"^admin/projects/(?P<model>{'|'.join(MOVED_ADMIN)})/(?P<rest>.*)$",
         moved_admin,
@@ -40,4 +49,6 @@ urlpatterns = [
     path("", include("ops.urls")),
 ]
 
+handler403 = "core.error_pages.permission_denied"
+handler404 = "core.error_pages.page_not_found"
 handler500 = "core.database_unavailable.server_error"

@@ -48,3 +48,9 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    @property
+    def default_connection_params(self):
+        # Folders have no host: with kombu's default one, every connection of the web, worker
+        # and scheduler logged "No hostname was supplied. Reverting to default 'localhost'".
+        return {}

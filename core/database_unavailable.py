@@ -9,10 +9,11 @@ import logging
 import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views import defaults
+
+from core import error_pages
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,11 @@ def is_outage(error: BaseException) -> bool:
 
 
 def database_unavailable_response(request: HttpRequest) -> HttpResponse:
-    """The 503 itself: JSON under /api/, a plain page (which reads nothing) elsewhere."""
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": MESSAGE}, status=503)
-    else:
-        response = HttpResponse(render_to_string("503.html", {"message": MESSAGE}), status=503)
+    """The 503 itself: JSON under /api/, a sentence for htmx, elsewhere a page in the site's
+    layout rendered without the request (no session, no user, no query)."""
+    response = error_pages.error_answer(request, status=503, message=MESSAGE) or HttpResponse(
+        render_to_string("503.html", {"message": MESSAGE, "back": "/"}), status=503
+    )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -80,8 +81,8 @@ class DatabaseUnavailableMiddleware:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """The site's 500 handler: an outage met outside a view (while a middleware reads or saves
-    the session, say) is still answered with the 503; anything else is Django's 500."""
+    the session, say) is still answered with the 503; anything else is the site's 500."""
     error = sys.exc_info()[1]
     if error is not None and is_outage(error):
         return database_unavailable_response(request)
-    return defaults.server_error(request)
+    return error_pages.server_error(request)

@@ -12,8 +12,21 @@ current_actor: contextvars.ContextVar[str] = contextvars.ContextVar("actor", def
 current_client_ip: contextvars.ContextVar[str] = contextvars.ContextVar("client_ip", default="-")
 
 
+# What every record has, and what the filter below adds: the rest of an event's attributes
+# are its fields.
+_RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "actor",
+    "client_ip",
+    "event",
+}
+
+
 class UTCFormatter(logging.Formatter):
-    """Times in UTC, ISO 8601, whatever the server's zone."""
+    """Times in UTC, ISO 8601, whatever the server's zone. An event's fields (a security
+    record's method, path, status...) follow its name as `name=value`, as JSON would hold them."""
 
     converter = time.gmtime
 
@@ -21,6 +34,17 @@ class UTCFormatter(logging.Formatter):
         return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + (
             f".{int(record.msecs):03d}Z"
         )
+
+    def formatMessage(self, record):
+        line = super().formatMessage(record)
+        if not hasattr(record, "event"):
+            return line
+        fields = " ".join(
+            f"{name}={value}"
+            for name, value in vars(record).items()
+            if name not in _RECORD_ATTRIBUTES
+        )
+        return f"{line} {fields}" if fields else line
 
 
 class RequestContextFilter(logging.Filter):
@@ -32,6 +56,17 @@ class RequestContextFilter(logging.Filter):
         if not hasattr(record, "actor"):
             record.actor = current_actor.get()
         return True
+
+
+class RefusalLoggedOnce(logging.Filter):
+    """Drops Django's own lines for a refused request (401, 403, 404): the request-context
+    middleware logs each refusal once, in one line with its method, path, status and user,
+    where Django would add a traceback for a PermissionDenied."""
+
+    REFUSALS = frozenset({401, 403, 404})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) not in self.REFUSALS
 
 
 def json_formatter() -> logging.Formatter:

@@ -21,6 +21,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 security_log = logging.getLogger("waymark.security")
+request_log = logging.getLogger("waymark.request")
 
 
 def security_event(event: str, **fields) -> None:
@@ -59,20 +60,22 @@ class RequestContextMiddleware:
             current_request_id.set(request_id)
         request.request_id = request_id
         response = self.get_response(request)
-        refused = response.status_code in (401, 403) or (
-            # What a user may not see is answered as missing: logged beside the refusals.
-            response.status_code == 404 and _actor_of(request) != "anonymous"
-        )
-        if refused:
-            security_event(
-                "authorisation_refused",
-                actor=_actor_of(request),
-                method=request.method,
-                path=request.path,
-                status=response.status_code,
-            )
+        if response.status_code in (401, 403, 404):
+            _log_refusal(request, response.status_code)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def _log_refusal(request, status: int) -> None:
+    """One line for each refused request (Django's own lines for it are dropped, see
+    core.log_context.RefusalLoggedOnce): an authorisation refused, or a page not found."""
+    actor = _actor_of(request)
+    fields = {"actor": actor, "method": request.method, "path": request.path, "status": status}
+    # What a user may not see is answered as missing: logged beside the refusals.
+    if status != 404 or actor != "anonymous":
+        security_event("authorisation_refused", **fields)
+    else:
+        request_log.info("not_found", extra={"event": "not_found", **fields})
 
 
 def _actor_of(request) -> str:

@@ -25,6 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from demo import demo_databases
+from demo.models import DemoLogin
 from gates import services as gate_services
 from gates.evidence import current_token
 from gates.models import ApproverGroup, Gate, GateApprover, GateCriterion, GateState
@@ -68,6 +69,12 @@ USERS = {
     "viewer": ("Robin", "Park", "Account Manager", False, False, None),
     "admin": ("Ada", "Admin", "Portal administrator", True, True, None),
 }
+# The one password of every demo user, documented in README.md and shown on the login page of
+# a portal running the demo with DEBUG on. Set only with DEBUG on (or when explicitly asked):
+# anyone who has read the README can use it.
+DEMO_PASSWORD = "follow-the-signposts"  # noqa: S105
+# What marks a user as the demo's: the address the loader gives it (.localhost reaches nobody).
+DEMO_EMAIL_DOMAIN = "waymark.localhost"
 # Roles held on one project only: (username, project code, role).
 PROJECT_MEMBERSHIPS = [
     ("contributor", "PROVIDER-API", Role.CONTRIBUTOR),
@@ -84,14 +91,26 @@ def _plans() -> list[dict]:
 class DemoLoadResult:
     created: Counter = field(default_factory=Counter)
     passwords: dict[str, str] = field(default_factory=dict)
+    # Users of a demo username that the demo did not make: their passwords are left alone.
+    not_demo_users: list[str] = field(default_factory=list)
+    # Whether the passwords set are the documented DEMO_PASSWORD (else random ones).
+    demo_password: bool = False
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    """(username, role) of the demo users whose password is DEMO_PASSWORD, in USERS' order."""
+    holders = set(
+        DemoLogin.objects.filter(user__username__in=USERS).values_list("user__username", flat=True)
+    )
+    return [(username, USERS[username][2]) for username in USERS if username in holders]
 
 
 class _Loader:
-    def __init__(self, *, today: date, reset_passwords: bool) -> None:
+    def __init__(self, *, today: date, reset_passwords: bool, demo_password: bool) -> None:
         self.today = today
         self.monday = today - timedelta(days=today.weekday())
         self.reset_passwords = reset_passwords
-        self.result = DemoLoadResult()
+        self.result = DemoLoadResult(demo_password=demo_password)
 
     def _get_or_create(self, model, defaults=None, **lookup):
         obj, created = model.objects.get_or_create(defaults=defaults or {}, **lookup)
@@ -215,18 +234,31 @@ class _Loader:
                 defaults={
                     "first_name": first,
                     "last_name": last,
-                    "email": f"{username}@waymark.localhost",
+                    "email": f"{username}@{DEMO_EMAIL_DOMAIN}",
                     "is_staff": staff,
                     "is_superuser": superuser,
                 },
             )
-            if created or self.reset_passwords:
-                password = secrets.token_urlsafe(9)
-                user.set_password(password)
-                user.save(update_fields=["password"])
-                self.result.passwords[username] = password
+            if user.email != f"{username}@{DEMO_EMAIL_DOMAIN}":
+                self.result.not_demo_users.append(username)
+            elif created or self.reset_passwords:
+                self._set_password(user)
             users[username] = user
         return users
+
+    def _set_password(self, user) -> None:
+        """The demo password (recorded, for the login page), or a random one when it may not
+        be used."""
+        password = DEMO_PASSWORD if self.result.demo_password else secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        if self.result.demo_password:
+            DemoLogin.objects.update_or_create(
+                user=user, defaults={"password_set_at": timezone.now()}
+            )
+        else:
+            DemoLogin.objects.filter(user=user).delete()
+        self.result.passwords[user.get_username()] = password
 
     def _day(self, start: date, offset: int, working_days: bool) -> date:
         if not working_days:
@@ -545,8 +577,19 @@ class _Loader:
 
 
 @transaction.atomic
-def demo_load(*, today: date | None = None, reset_passwords: bool = False) -> DemoLoadResult:
+def demo_load(
+    *,
+    today: date | None = None,
+    reset_passwords: bool = False,
+    demo_password_without_debug: bool = False,
+) -> DemoLoadResult:
     """Create whatever of the demo programme is missing; report what was created and the
-    passwords set (for new users, or all demo users with `reset_passwords`)."""
-    loader = _Loader(today=today or timezone.localdate(), reset_passwords=reset_passwords)
+    passwords set (for new users, or all demo users with `reset_passwords`): DEMO_PASSWORD
+    with DEBUG on (or when `demo_password_without_debug` asks for it), else random ones. A
+    user of a demo username that the demo did not make keeps its password."""
+    loader = _Loader(
+        today=today or timezone.localdate(),
+        reset_passwords=reset_passwords,
+        demo_password=settings.DEBUG or demo_password_without_debug,
+    )
     return loader.load()

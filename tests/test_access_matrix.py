@@ -164,6 +164,7 @@ PAGES: dict[str, Rule] = {
     "notifications-read": page(post=SIGNED_IN),
     "notification-mute": page(post=SIGNED_IN),
     "health": page(PUBLIC),
+    "favicon": Rule(get=PUBLIC, methods=("GET", "HEAD")),
     "risk-register": page(V, target="project"),
     "risk-create": page(E, E, target="project"),
     "risk-export": page(V, target="project"),

@@ -91,10 +91,14 @@
     if (element) element.focus();
   });
 
+  // An error answered to htmx in plain text is a sentence for the user (core/error_pages.py).
   document.body.addEventListener("htmx:responseError", function (event) {
-    const status = event.detail.xhr.status;
-    const message =
-      status === 403
+    const xhr = event.detail.xhr;
+    const status = xhr.status;
+    const said = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
+    const message = said && xhr.responseText.length <= 300
+      ? xhr.responseText
+      : status === 403
         ? "You may not change this."
         : status === 404
           ? "This no longer exists; reload the page."
@@ -104,6 +108,15 @@
 
   document.body.addEventListener("htmx:sendError", function () {
     showProblem("The server did not answer. Nothing was changed; check the connection.");
+  });
+
+  // "Back" on the error pages: the browser's history when there is one, else the link's href.
+  document.body.addEventListener("click", function (event) {
+    const back = event.target.closest && event.target.closest("[data-history-back]");
+    if (back && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
   });
 
   function showProblem(message) {

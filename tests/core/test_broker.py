@@ -58,3 +58,11 @@ def test_messages_published_while_a_worker_drains_arrive_whole_and_once(tmp_path
     received, errors = _publish_while_draining(Transport, tmp_path)
     assert errors == []
     assert sorted(received) == list(range(MESSAGES))
+
+
+def test_connecting_logs_no_warning(tmp_path, caplog):
+    options = _options(tmp_path)
+    with Connection("filesystem://", transport=Transport, transport_options=options) as conn:
+        conn.ensure_connection()
+        assert conn.info()["transport"] is Transport
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []

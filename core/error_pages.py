@@ -1,0 +1,78 @@
+"""The site's answers when a request cannot be served (with DEBUG off: DEBUG shows Django's
+technical pages instead).
+
+A page in the site's layout saying what happened and the ways on (home, back, log in, whom to
+ask); for htmx a sentence in plain text (htmx swaps nothing on an error: static/js/waymark.js
+shows the sentence); under /api/ the API's JSON error. The 500 page reads nothing but its
+template: it is rendered when anything, the database included, may be what failed."""
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = "This page does not exist, or it belongs to a project you are not a member of."
+REFUSED = "You may not do this."
+SERVER_ERROR = "Something went wrong on our side. Nothing you did caused it; try again in a moment."
+# When the 500 page itself cannot be rendered (its template is what broke).
+_BARE_500 = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+    "<title>Something went wrong · Waymark</title></head>"
+    f"<body><h1>Something went wrong</h1><p>{SERVER_ERROR}</p><p><a href='/'>Home</a></p>"
+    "</body></html>"
+)
+
+
+def error_answer(request: HttpRequest, *, status: int, message: str) -> HttpResponse | None:
+    """The API's JSON error or htmx's sentence; None when the caller renders its page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponse(message, content_type="text/plain; charset=utf-8", status=status)
+    return None
+
+
+def _back(request: HttpRequest) -> str:
+    """Where "Back" leads without JavaScript: the page the user came from on this site."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return "/"
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # The policies' refusals are written for the person refused ("You may not edit this risk.").
+    message = str(exception) or REFUSED
+    answer = error_answer(request, status=403, message=message)
+    if answer:
+        return answer
+    context = {"message": message, "back": _back(request)}
+    return render(request, "403.html", context, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # Http404's text names models and queries: never shown.
+    answer = error_answer(request, status=404, message=NOT_FOUND)
+    if answer:
+        return answer
+    context = {"message": NOT_FOUND, "back": _back(request), "path": request.path}
+    return render(request, "404.html", context, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    answer = error_answer(request, status=500, message=SERVER_ERROR)
+    if answer:
+        return answer
+    try:
+        # No request: no context processor, no session, no query.
+        body = render_to_string("500.html", {"message": SERVER_ERROR, "back": "/"})
+    except Exception:
+        logger.exception("The 500 page could not be rendered; a bare one was sent")
+        body = _BARE_500
+    return HttpResponse(body, status=500)
