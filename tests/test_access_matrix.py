@@ -143,6 +143,8 @@ PAGES: dict[str, Rule] = {
     "project-timeline": page(V, target="project"),
     "phase-create": page(E, E, target="project"),
     "phase-row": page(V, target="phase"),
+    # Whether the user keeps the phase open: a preference of their own, for anyone who sees it.
+    "phase-view": page(post=V, target="phase"),
     "phase-edit": page(E, E, target="phase"),
     "phase-move": page(post=E, target="phase"),
     "phase-delete": page(E, E, target="phase"),
@@ -154,6 +156,7 @@ PAGES: dict[str, Rule] = {
     "item-move": page(post=E, target="item"),
     "item-delete": page(E, E, target="item"),
     "item-restore": page(post=E, target="item"),
+    "items-bulk": page(post=E, target="project"),
     "login": Rule(
         get=PUBLIC, post=PUBLIC, methods=("GET", "HEAD", "POST", "PUT"), sends_signed_in_on=True
     ),
