@@ -329,7 +329,10 @@ def test_outsiders_do_not_learn_the_plan_exists(client, oscar, phases, project_a
     assert not ChecklistItem.objects.filter(done=True).exists()
 
 
-def test_read_only_members_see_no_selection_boxes(client, victor, phases, project_a):
+def test_only_those_who_may_edit_get_boxes_to_select_items(client, bob, victor, phases, project_a):
+    client.force_login(bob)
+    page = client.get(project_a.get_absolute_url()).content.decode()
+    assert page.count('name="items"') == 5 and 'id="plan-bulk"' in page
     client.force_login(victor)
     page = client.get(project_a.get_absolute_url()).content.decode()
     assert "Step 1" in page
