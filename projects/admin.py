@@ -9,8 +9,17 @@ from django.contrib import admin
 from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest
 
+from core.admin import SuperuserOnlyAdmin
 from projects import policy, services
-from projects.models import ChecklistItem, Membership, Phase, Programme, Project, Versioned
+from projects.models import (
+    ChecklistItem,
+    Membership,
+    Phase,
+    PhaseView,
+    Programme,
+    Project,
+    Versioned,
+)
 from projects.policy import Action
 
 
@@ -323,3 +332,13 @@ class MembershipAdmin(ProjectScopedAdmin):
         if db_field.name == "programme" and not request.user.is_superuser:
             kwargs["queryset"] = Programme.objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(PhaseView)
+class PhaseViewAdmin(SuperuserOnlyAdmin):
+    """Which phases each person keeps open or collapsed: a preference, not project data."""
+
+    list_display = ["user", "phase", "expanded", "updated_at"]
+    list_filter = ["expanded"]
+    search_fields = ["user__username", "phase__name", "phase__project__code"]
+    list_select_related = ["user", "phase__project"]

@@ -111,3 +111,52 @@ class NewChecklistItemForm(ChecklistItemForm):
     def __init__(self, *args, phase: Phase, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.phase = phase
+
+
+NO_OWNER = "none"
+
+
+class ChecklistBulkForm(forms.Form):
+    """What to do with the checklist items ticked for a bulk change, and to which."""
+
+    ACTIONS = [
+        ("done", "Mark done"),
+        ("undone", "Mark not done"),
+        ("assign", "Give them an owner"),
+        ("move", "Move them to a phase"),
+    ]
+    action = forms.ChoiceField(
+        choices=ACTIONS,
+        error_messages={
+            "required": "Choose what to do with the selected items.",
+            "invalid_choice": "Choose what to do with the selected items.",
+        },
+    )
+    owner = forms.CharField(required=False)  # a member's id, or NO_OWNER
+    owner_title = forms.CharField(required=False, max_length=100, strip=True)
+    to_phase = forms.IntegerField(
+        required=False, error_messages={"invalid": "Choose a phase of this plan."}
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["seen"] = self._seen()
+        action = data.get("action")
+        if action == "assign":
+            owner = data.get("owner") or ""
+            if owner != NO_OWNER and not owner.isdigit():
+                raise forms.ValidationError("Choose the owner: a member of the project, or no one.")
+            data["owner_id"] = None if owner == NO_OWNER else int(owner)
+        if action == "move" and data.get("to_phase") is None:
+            raise forms.ValidationError("Choose the phase to move the items to.")
+        return data
+
+    def _seen(self) -> dict[int, int]:
+        """{item id: version the editor saw}, from the ticked boxes ("id:version")."""
+        seen = {}
+        for value in self.data.getlist("items"):
+            item_id, _sep, version = value.partition(":")
+            if not (item_id.isdigit() and version.isdigit()):
+                raise forms.ValidationError("The selection could not be read; reload the plan.")
+            seen[int(item_id)] = int(version)
+        return seen

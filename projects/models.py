@@ -305,3 +305,25 @@ class Membership(models.Model):
     def __str__(self) -> str:
         scope = self.project or self.programme
         return f"{self.user} — {self.get_role_display()} of {scope}"
+
+
+class PhaseView(models.Model):
+    """Whether one person keeps a phase of a plan open or collapsed on the plan page. Without a
+    row the page decides (a long plan opens at its current phase)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phase_views"
+    )
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="views")
+    expanded = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "phase"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "phase"], name="phase_view_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        state = "open" if self.expanded else "collapsed"
+        return f"{self.phase} kept {state} by {self.user}"

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 
 from core.people import PORTAL, display_name
 from projects import variance
 from projects.facts import Activity
-from projects.models import ChecklistItem, Membership, Phase, Project
+from projects.models import ChecklistItem, Membership, Phase, PhaseStatus, PhaseView, Project
 
 
 def with_checklist_counts(projects: QuerySet[Project]) -> QuerySet[Project]:
@@ -54,10 +54,47 @@ def phase_list_for_project(*, project: Project) -> QuerySet[Phase]:
     )
 
 
-def phase_with_checklist(*, phase_id: int) -> Phase:
-    """One phase as `phase_list_for_project` gives it, for re-rendering its row."""
-    phase = Phase.objects.get(pk=phase_id)
-    return phase_list_for_project(project=phase.project).get(pk=phase_id)
+# A plan with more live checklist items than this opens with only its current phases open.
+LONG_PLAN_ITEMS = 30
+CURRENT_STATUSES = {PhaseStatus.IN_PROGRESS, PhaseStatus.BLOCKED}
+FINISHED_STATUSES = {PhaseStatus.DONE, PhaseStatus.SKIPPED}
+
+
+def plan_phases_for(*, project: Project, user) -> list[Phase]:
+    """The project's phases as `phase_list_for_project` gives them, each with `open`: whether
+    `user` sees it open on the plan page. Their own choice wins; without one a short plan is
+    open throughout and a long one only at its current phases."""
+    phases = phase_list_for_project(project=project)
+    if user is not None and user.is_authenticated:
+        kept = PhaseView.objects.filter(phase=OuterRef("pk"), user=user).values("expanded")
+        phases = phases.annotate(kept_open=Subquery(kept[:1]))
+    phases = list(phases)
+    long_plan = sum(phase.item_count for phase in phases) > LONG_PLAN_ITEMS
+    current = current_phases(phases)
+    for phase in phases:
+        kept_open = getattr(phase, "kept_open", None)
+        if kept_open is not None:
+            phase.open = kept_open
+        else:
+            phase.open = not long_plan or phase in current
+    return phases
+
+
+def current_phases(phases: list[Phase]) -> list[Phase]:
+    """The phases under way (in progress or blocked); when none is, the first not finished."""
+    under_way = [phase for phase in phases if phase.status in CURRENT_STATUSES]
+    if under_way:
+        return under_way
+    return [phase for phase in phases if phase.status not in FINISHED_STATUSES][:1]
+
+
+def phase_with_checklist(*, phase_id: int, user=None) -> Phase:
+    """One phase as `plan_phases_for` gives it, for re-rendering its row."""
+    phase = Phase.objects.select_related("project").get(pk=phase_id)
+    for row in plan_phases_for(project=phase.project, user=user):
+        if row.pk == phase_id:
+            return row
+    raise Phase.DoesNotExist("The phase is deleted.")
 
 
 def project_variance_for(*, project: Project, phases) -> variance.ProjectVariance:

@@ -2,12 +2,14 @@
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max, Model, Q
 from django.utils import timezone
 
 from core import versioning
-from projects.models import ChecklistItem, Membership, Phase, Project, Role
+from core.people import display_name
+from projects.models import ChecklistItem, Membership, Phase, PhaseView, Project, Role
 
 
 def _update_versioned(model: type[Model], *, pk: int, version: int | None, by, changes: dict):
@@ -194,6 +196,118 @@ def checklist_item_restore(*, item: ChecklistItem, by) -> ChecklistItem:
     if not item.deleted_at:
         return item
     return _save(item, by, deleted_at=None, version=item.version + 1)
+
+
+@transaction.atomic
+def phase_view_set(*, phase: Phase, user, expanded: bool) -> PhaseView:
+    """Remember whether `user` keeps `phase` open or collapsed on the plan page."""
+    view, _created = PhaseView.objects.update_or_create(
+        user=user, phase=phase, defaults={"expanded": expanded}
+    )
+    return view
+
+
+# Several checklist items at once: all of them change, or none does.
+
+
+class BulkRefused(Exception):
+    """A change of several checklist items that cannot be made as asked; nothing was changed."""
+
+
+def _claim_items(*, project: Project, seen: dict[int, int]) -> list[ChecklistItem]:
+    """The items `seen` (id: the version the editor saw) of `project`'s live phases, locked,
+    in plan order; BulkRefused if none is named, one is gone, or one changed since."""
+    if not seen:
+        raise BulkRefused("Select at least one item first.")
+    _lock_project(project.pk)
+    items = list(
+        ChecklistItem.objects.select_for_update()
+        .filter(
+            pk__in=seen,
+            phase__project_id=project.pk,
+            phase__deleted_at__isnull=True,
+            deleted_at__isnull=True,
+        )
+        .select_related("phase")
+        .order_by("phase__order", "order", "pk")
+    )
+    if len(items) != len(seen):
+        missing = len(seen) - len(items)
+        raise BulkRefused(
+            f"{missing} of the selected items {'is' if missing == 1 else 'are'} no longer in "
+            "this plan (deleted or moved away). Nothing was changed; reload the plan."
+        )
+    for item in items:
+        if item.version != seen[item.pk]:
+            stale = versioning.StaleEdit(item)
+            when = f" at {timezone.localtime(stale.changed_at):%H:%M}" if stale.changed_at else ""
+            raise BulkRefused(
+                f"{display_name(stale.changed_by, 'Someone')} changed “{item.title}”{when}, "
+                "after you loaded the plan. Nothing was changed: check the plan below and try "
+                "again."
+            )
+    return items
+
+
+@transaction.atomic
+def checklist_items_set_done(
+    *, project: Project, seen: dict[int, int], done: bool, by
+) -> list[ChecklistItem]:
+    """Tick (recording who and when) or untick the items, as `checklist_item_set_done` does
+    for one."""
+    items = _claim_items(project=project, seen=seen)
+    for item in items:
+        changes = _done_changes(item, done=done, by=by)
+        if changes:
+            _save(item, by, version=item.version + 1, **changes)
+    return items
+
+
+@transaction.atomic
+def checklist_items_assign(
+    *, project: Project, seen: dict[int, int], owner_id: int | None, owner_title: str, by
+) -> list[ChecklistItem]:
+    """Make one member of the project (None: no one) the owner of the items; a non-blank
+    `owner_title` also replaces the role the plan names, a blank one keeps it."""
+    owner = None
+    if owner_id is not None:
+        members = get_user_model().objects.filter(
+            Q(memberships__project_id=project.pk)
+            | Q(memberships__programme_id=project.programme_id),
+            is_active=True,
+        )
+        owner = members.filter(pk=owner_id).first()
+        if owner is None:
+            raise BulkRefused("Only a member of this project can own its items.")
+    items = _claim_items(project=project, seen=seen)
+    changes = {"owner": owner, **({"owner_title": owner_title} if owner_title else {})}
+    for item in items:
+        if any(getattr(item, field) != value for field, value in changes.items()):
+            _save(item, by, version=item.version + 1, **changes)
+    return items
+
+
+@transaction.atomic
+def checklist_items_move_to_phase(
+    *, project: Project, seen: dict[int, int], phase_id: int, by
+) -> list[ChecklistItem]:
+    """Move the items to the end of another phase of the same plan, in their order."""
+    _lock_project(project.pk)
+    target = Phase.objects.filter(pk=phase_id, project_id=project.pk, deleted_at__isnull=True)
+    target = target.first()
+    if target is None:
+        raise BulkRefused("Choose a phase of this plan to move the items to.")
+    items = _claim_items(project=project, seen=seen)
+    if all(item.phase_id == target.pk for item in items):
+        raise BulkRefused(f"The selected items are already in “{target.name}”.")
+    last = target.checklist_items.filter(deleted_at__isnull=True).aggregate(last=Max("order"))
+    position = last["last"] or 0
+    for item in items:
+        if item.phase_id == target.pk:
+            continue
+        position += 1
+        _save(item, by, phase=target, order=position, version=item.version + 1)
+    return items
 
 
 class MembershipRefused(Exception):

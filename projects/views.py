@@ -10,8 +10,10 @@ from django_htmx.http import trigger_client_event
 
 from core import versioning
 from core.htmx import focus_after_swap, form_again, fragment_or_page
+from core.people import display_name
 from projects import charts, policy, selectors, services
 from projects.forms import (
+    ChecklistBulkForm,
     ChecklistItemForm,
     NewChecklistItemForm,
     NewPhaseForm,
@@ -28,14 +30,18 @@ FORM_PAGE = "projects/form_page.html"
 PLAN_CHANGED = "planChanged"  # the variance and timeline blocks refresh on it
 
 
-def plan_context(request: HttpRequest, project: Project) -> dict:
-    phases = list(selectors.phase_list_for_project(project=project))
+def plan_context(request: HttpRequest, project: Project, *, bulk: dict | None = None) -> dict:
+    phases = selectors.plan_phases_for(project=project, user=request.user)
+    may_edit = policy.can_edit_project(request.user, project)
     return {
         "project": project,
         "phases": phases,
         "variance": selectors.project_variance_for(project=project, phases=phases),
         "timeline": charts.phase_timeline(phases),
-        "may_edit": policy.can_edit_project(request.user, project),
+        "may_edit": may_edit,
+        # Who may own items, for the bulk change below the phases.
+        "members": selectors.project_members(project=project) if may_edit else [],
+        "bulk": bulk or {},
     }
 
 
@@ -110,17 +116,47 @@ def project_overview(request: HttpRequest, pk: int) -> HttpResponse:
 # Phases
 
 
-def _phase_row(request, phase: Phase, *, focus: str = "", changed=False):
-    phase = selectors.phase_with_checklist(phase_id=phase.pk)
-    context = {"phase": phase, "project": phase.project, "may_edit": True}
+def _phase_row(
+    request,
+    phase: Phase,
+    *,
+    focus: str = "",
+    changed=False,
+    worked_in=False,
+    open_menu_item: int | None = None,
+    open_menu_phase: int | None = None,
+):
+    """The phase's row again; `worked_in`: after a change inside it, so it stays open whatever
+    the plan's default. `open_menu_item` / `open_menu_phase` keep that row's menu open, for
+    the focus to land in it."""
+    phase = selectors.phase_with_checklist(phase_id=phase.pk, user=request.user)
+    phase.open = phase.open or worked_in
+    context = {
+        "phase": phase,
+        "project": phase.project,
+        "may_edit": True,
+        "open_menu_item": open_menu_item,
+        "open_menu_phase": open_menu_phase,
+    }
     response = render(request, f"{PAGE}#phase-row", context)
     if focus:
         focus_after_swap(response, focus)
     return trigger_client_event(response, PLAN_CHANGED) if changed else response
 
 
-def _phase_list(request, project: Project, *, focus: str = "", undo_phase: Phase | None = None):
-    context = {**plan_context(request, project), "undo_phase": undo_phase}
+def _phase_list(
+    request,
+    project: Project,
+    *,
+    focus: str = "",
+    undo_phase: Phase | None = None,
+    open_menu_phase: int | None = None,
+):
+    context = {
+        **plan_context(request, project),
+        "undo_phase": undo_phase,
+        "open_menu_phase": open_menu_phase,
+    }
     response = render(request, f"{PAGE}#phase-list", context)
     if focus:
         focus_after_swap(response, focus)
@@ -134,7 +170,7 @@ def phase_row(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return _back_to_project(phase.project, f"phase-row-{phase.pk}")
     may_edit = policy.can_edit_project(request.user, phase.project)
-    phase = selectors.phase_with_checklist(phase_id=phase.pk)
+    phase = selectors.phase_with_checklist(phase_id=phase.pk, user=request.user)
     context = {"phase": phase, "project": phase.project, "may_edit": may_edit}
     return render(request, f"{PAGE}#phase-row", context)
 
@@ -157,7 +193,9 @@ def phase_create(request: HttpRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, f"Phase “{phase.name}” added.")
                 return _back_to_project(project, f"phase-row-{phase.pk}")
-            return _phase_list(request, project, focus=f"phase-edit-{phase.pk}")
+            return _phase_list(
+                request, project, focus=f"phase-edit-{phase.pk}", open_menu_phase=phase.pk
+            )
     answer = _fragment(request, "phase-new-form", {**context, "form": form}, status=422)
     return form_again(request, answer, "phase-new-form")
 
@@ -186,7 +224,9 @@ def phase_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         messages.success(request, f"Phase “{phase.name}” saved.")
         return _back_to_project(phase.project, f"phase-row-{phase.pk}")
-    return _phase_row(request, phase, focus=f"phase-edit-{phase.pk}", changed=True)
+    return _phase_row(
+        request, phase, focus=f"phase-edit-{phase.pk}", changed=True, open_menu_phase=phase.pk
+    )
 
 
 @require_POST
@@ -199,7 +239,12 @@ def phase_move(request: HttpRequest, pk: int) -> HttpResponse:
     services.phase_move(phase=phase, by=request.user, direction=direction)
     if not request.htmx:
         return _back_to_project(phase.project, f"phase-row-{phase.pk}")
-    return _phase_list(request, phase.project, focus=f"phase-move-{direction}-{phase.pk}")
+    return _phase_list(
+        request,
+        phase.project,
+        focus=f"phase-move-{direction}-{phase.pk}",
+        open_menu_phase=phase.pk,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -224,7 +269,9 @@ def phase_restore(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         messages.success(request, f"Phase “{phase.name}” restored.")
         return _back_to_project(phase.project, f"phase-row-{phase.pk}")
-    return _phase_list(request, phase.project, focus=f"phase-edit-{phase.pk}")
+    return _phase_list(
+        request, phase.project, focus=f"phase-edit-{phase.pk}", open_menu_phase=phase.pk
+    )
 
 
 # Checklist items
@@ -258,7 +305,9 @@ def checklist_item_create(request: HttpRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, f"“{item.title}” added.")
                 return _back_to_project(phase.project, f"item-row-{item.pk}")
-            return _phase_row(request, phase, focus=f"item-add-{phase.pk}", changed=True)
+            return _phase_row(
+                request, phase, focus=f"item-add-{phase.pk}", changed=True, worked_in=True
+            )
     answer = _fragment(request, "item-new-form", {**context, "form": form}, status=422)
     return form_again(request, answer, f"item-new-{phase.pk}")
 
@@ -287,7 +336,7 @@ def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         messages.success(request, f"“{item.title}” saved.")
         return _back_to_project(item.phase.project, f"item-row-{item.pk}")
-    context.update(item=item)
+    context.update(item=item, open_menu_item=item.pk)
     return focus_after_swap(render(request, f"{PAGE}#item-row", context), f"item-edit-{item.pk}")
 
 
@@ -299,7 +348,9 @@ def checklist_item_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     item = services.checklist_item_set_done(item=item, done=done, by=request.user)
     if not request.htmx:
         return _back_to_project(item.phase.project, f"item-row-{item.pk}")
-    return _phase_row(request, item.phase, focus=f"item-toggle-{item.pk}", changed=True)
+    return _phase_row(
+        request, item.phase, focus=f"item-toggle-{item.pk}", changed=True, worked_in=True
+    )
 
 
 @require_POST
@@ -312,7 +363,13 @@ def checklist_item_move(request: HttpRequest, pk: int) -> HttpResponse:
     services.checklist_item_move(item=item, by=request.user, direction=direction)
     if not request.htmx:
         return _back_to_project(item.phase.project, f"item-row-{item.pk}")
-    return _phase_row(request, item.phase, focus=f"item-move-{direction}-{item.pk}")
+    return _phase_row(
+        request,
+        item.phase,
+        focus=f"item-move-{direction}-{item.pk}",
+        worked_in=True,
+        open_menu_item=item.pk,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -338,7 +395,108 @@ def checklist_item_restore(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         messages.success(request, f"“{item.title}” restored.")
         return _back_to_project(item.phase.project, f"item-row-{item.pk}")
-    return _phase_row(request, item.phase, focus=f"item-edit-{item.pk}", changed=True)
+    return _phase_row(
+        request,
+        item.phase,
+        focus=f"item-edit-{item.pk}",
+        changed=True,
+        worked_in=True,
+        open_menu_item=item.pk,
+    )
+
+
+# Several items at once
+
+
+@require_POST
+@login_required
+def phase_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remember that the user opened or collapsed the phase (the page's <details> toggled)."""
+    phase = policy.get_phase_for(request.user, pk)
+    expanded = request.POST.get("expanded")
+    if expanded not in {"1", "0"}:
+        return HttpResponse("Say whether the phase is open (1) or collapsed (0).", status=400)
+    services.phase_view_set(phase=phase, user=request.user, expanded=expanded == "1")
+    if not request.htmx:
+        return _back_to_project(phase.project, f"phase-row-{phase.pk}")
+    return HttpResponse(status=204)
+
+
+@require_POST
+@login_required
+def checklist_items_bulk(request: HttpRequest, pk: int) -> HttpResponse:
+    """Tick, untick, give an owner to or move the selected items: all of them or none."""
+    project = policy.get_project_for(request.user, pk, Action.EDIT)
+    form = ChecklistBulkForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.BulkRefused(" ".join(form.non_field_errors() or _field_errors(form)))
+        message = _bulk_change(project, request.user, form.cleaned_data)
+    except (services.BulkRefused, ValidationError) as refusal:
+        bulk = {**_bulk_asked(request), "error": " ".join(_messages(refusal))}
+        context = plan_context(request, project, bulk=bulk)
+        answer = _fragment(request, "phase-list", context, status=422, title="Change several items")
+        return focus_after_swap(answer, "bulk-problem") if request.htmx else answer
+    if not request.htmx:
+        messages.success(request, message)
+        return _back_to_project(project, "phase-list")
+    context = plan_context(request, project, bulk={"done": message})
+    response = render(request, f"{PAGE}#phase-list", context)
+    return trigger_client_event(focus_after_swap(response, "bulk-done"), PLAN_CHANGED)
+
+
+def _bulk_change(project: Project, by, data: dict) -> str:
+    """Make the change the bulk form asks for; what was done, in words."""
+    seen, action = data["seen"], data["action"]
+    if action in {"done", "undone"}:
+        items = services.checklist_items_set_done(
+            project=project, seen=seen, done=action == "done", by=by
+        )
+        return f"{_count(items)} marked {'done' if action == 'done' else 'not done'}."
+    if action == "assign":
+        items = services.checklist_items_assign(
+            project=project,
+            seen=seen,
+            owner_id=data["owner_id"],
+            owner_title=data["owner_title"],
+            by=by,
+        )
+        owner = items[0].owner
+        if owner is None:
+            return f"{_count(items)} without an owner now."
+        return f"{_count(items)} now owned by {display_name(owner)}."
+    items = services.checklist_items_move_to_phase(
+        project=project, seen=seen, phase_id=data["to_phase"], by=by
+    )
+    return f"{_count(items)} moved to “{items[0].phase.name}”."
+
+
+def _count(items) -> str:
+    return f"{len(items)} item{'' if len(items) == 1 else 's'}"
+
+
+def _bulk_asked(request: HttpRequest) -> dict:
+    """What the bulk form asked, to show it again with the problem: nothing typed is lost."""
+    selected = set()
+    for value in request.POST.getlist("items"):
+        item_id = value.partition(":")[0]
+        if item_id.isdigit():
+            selected.add(int(item_id))
+    return {
+        "selected": selected,
+        "action": request.POST.get("action", ""),
+        "owner": request.POST.get("owner", ""),
+        "owner_title": request.POST.get("owner_title", ""),
+        "to_phase": request.POST.get("to_phase", ""),
+    }
+
+
+def _field_errors(form) -> list[str]:
+    return [message for errors in form.errors.values() for message in errors]
+
+
+def _messages(refusal: Exception) -> list[str]:
+    return refusal.messages if isinstance(refusal, ValidationError) else [str(refusal)]
 
 
 # Notifications

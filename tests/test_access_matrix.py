@@ -34,7 +34,7 @@ from gates.models import ApproverGroup
 from metrics.models import MeasurementHour
 from notifications.models import Notification, NotificationMute
 from projects import policy
-from projects.models import Membership, Project
+from projects.models import Membership, Phase, PhaseView, Project
 from projects.policy import Action
 from risks import services as risk_services
 from risks.models import RiskEscalation, RiskKeySequence
@@ -143,6 +143,8 @@ PAGES: dict[str, Rule] = {
     "project-timeline": page(V, target="project"),
     "phase-create": page(E, E, target="project"),
     "phase-row": page(V, target="phase"),
+    # Whether the user keeps the phase open: a preference of their own, for anyone who sees it.
+    "phase-view": page(post=V, target="phase"),
     "phase-edit": page(E, E, target="phase"),
     "phase-move": page(post=E, target="phase"),
     "phase-delete": page(E, E, target="phase"),
@@ -154,6 +156,7 @@ PAGES: dict[str, Rule] = {
     "item-move": page(post=E, target="item"),
     "item-delete": page(E, E, target="item"),
     "item-restore": page(post=E, target="item"),
+    "items-bulk": page(post=E, target="project"),
     "login": Rule(
         get=PUBLIC, post=PUBLIC, methods=("GET", "HEAD", "POST", "PUT"), sends_signed_in_on=True
     ),
@@ -394,6 +397,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     "projects.phase": AdminScope("phase"),
     "projects.checklistitem": AdminScope("item"),
     "projects.membership": AdminScope("membership", add=M, change=M, delete=M),
+    "projects.phaseview": AdminScope("phase_view", **SUPERUSER_ONLY),
     "notifications.notification": AdminScope("notification", **SUPERUSER_ONLY),
     "notifications.notificationmute": AdminScope("mute", **SUPERUSER_ONLY),
     "dashboards.statussnapshot": AdminScope("snapshot", **{**SUPERUSER_ONLY, "delete": NOBODY}),
@@ -432,6 +436,7 @@ PROJECTLESS = {
     "access_failure",
     "notification",
     "mute",
+    "phase_view",
     "snapshot",
     "subscription",
     "delivery",
@@ -607,6 +612,9 @@ def user_rows(user) -> dict:
         "outbox_task": OutboxTask.objects.create(task="risks.tasks.risk_escalate_overdue"),
         "notification": notification,
         "mute": NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")[0],
+        "phase_view": PhaseView.objects.get_or_create(
+            user=user, phase=Phase.objects.first(), defaults={"expanded": False}
+        )[0],
         "subscription": subscription,
         "delivery": StatusReportDelivery.objects.create(
             subscription=subscription, week=timezone.localdate(), claimed_at=timezone.now()

@@ -19,6 +19,7 @@ from gates.models import ApproverGroup, Gate
 from metrics.models import MetricSource
 from notifications import services as notification_services
 from notifications.models import NotificationMute
+from projects.models import PhaseView
 from risks import services as risk_services
 from risks.models import Risk, RiskEscalation
 from tests.factories import (
@@ -82,6 +83,7 @@ def populate(project, user):
         users=[user], kind="risk_escalated", title="Escalated", dedupe_key=f"test:{listed.pk}"
     )
     NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")
+    PhaseView.objects.create(user=user, phase=phase, expanded=False)
     StatusSnapshot.objects.create(project=project, taken_on=timezone.localdate(), rag="amber")
     subscription = StatusReportSubscription.objects.create(user=user, project=project)
     StatusReportDelivery.objects.create(

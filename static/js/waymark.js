@@ -85,6 +85,86 @@
     if (editing) window.htmx.trigger(editing, "escape");
   });
 
+  // A phase opened or collapsed (<details data-remember-open>) is remembered for the person:
+  // its hx-trigger="toggle" posts whether it is open now. The browser also fires `toggle` when
+  // it draws a phase open, which is no choice of theirs: only a change from the state the
+  // server drew (data-open) is sent.
+  function remembersOpen(element) {
+    return element.matches && element.matches("details[data-remember-open]");
+  }
+
+  document.body.addEventListener("htmx:confirm", function (event) {
+    const details = event.detail.elt;
+    if (remembersOpen(details) && (details.dataset.open === "1") === details.open) {
+      event.preventDefault();
+    }
+  });
+
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    const details = event.detail.elt;
+    if (!remembersOpen(details)) return;
+    event.detail.parameters.expanded = details.open ? "1" : "0";
+    details.dataset.open = details.open ? "1" : "0";
+  });
+
+  // Changing several checklist items at once: "select all of a phase", the count of the
+  // selected items, and only the fields the chosen change needs. Without JavaScript every
+  // field shows, and the select-all boxes (which could do nothing) stay hidden.
+  function bulkForm() {
+    return document.getElementById("plan-bulk");
+  }
+
+  function showBulkState() {
+    const form = bulkForm();
+    if (!form) return;
+    const selected = document.querySelectorAll('input[name="items"][form="plan-bulk"]:checked');
+    const count = form.querySelector("[data-bulk-count]");
+    if (count) {
+      count.textContent =
+        selected.length === 1 ? "1 item selected:" : selected.length + " items selected:";
+    }
+    const action = form.querySelector('select[name="action"]').value;
+    form.querySelectorAll("[data-bulk-for]").forEach(function (field) {
+      field.hidden = field.dataset.bulkFor !== action;
+    });
+  }
+
+  window.htmx.onLoad(function (root) {
+    root.querySelectorAll("label.select-all[hidden]").forEach(function (label) {
+      label.hidden = false;
+    });
+    showBulkState();
+  });
+
+  document.body.addEventListener("change", function (event) {
+    const box = event.target;
+    if (box.dataset && box.dataset.selectAll) {
+      const list = document.getElementById(box.dataset.selectAll);
+      list.querySelectorAll('input[name="items"]').forEach(function (item) {
+        item.checked = box.checked;
+      });
+    }
+    if (box.closest && (box.name === "items" || box.dataset.selectAll || box.closest("#plan-bulk"))) {
+      showBulkState();
+    }
+  });
+
+  // A row's menu (<details class="row-menu">) closes when the person clicks elsewhere or
+  // presses Escape in it.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.row-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    const menu = event.target.closest("details.row-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
   // Sent by the server (HX-Trigger-After-Settle) to say where keyboard focus belongs now.
   document.body.addEventListener("focusElement", function (event) {
     const element = document.getElementById(event.detail.id);

@@ -39,6 +39,7 @@ def test_manager_adds_a_phase_edits_and_ticks_an_item_without_a_reload(
     screenshot(page, "2-phase-added")
 
     item = ChecklistItem.objects.get(title="Design normalized schema")
+    page.locator(f"#item-menu-{item.pk} > summary").click()
     page.locator(f"#item-edit-{item.pk}").click()
     row = page.locator(f"#item-row-{item.pk}")
     expect(row.get_by_label("Title")).to_be_focused()
@@ -67,6 +68,7 @@ def test_escape_cancels_an_edit_and_errors_show_inside_the_form(
     phase = Phase.objects.get(project=plan)
     log_in(page, "alice")
     page.goto(f"{live_server.url}{plan.get_absolute_url()}")
+    page.locator(f"#phase-menu-{phase.pk} > summary").click()
     page.locator(f"#phase-edit-{phase.pk}").click()
     row = page.locator(f"#phase-row-{phase.pk}")
     row.get_by_label("Actual end").fill("2026-02-01")
@@ -74,7 +76,7 @@ def test_escape_cancels_an_edit_and_errors_show_inside_the_form(
     expect(row).to_contain_text("Only a phase that is done has an actual end.")
     screenshot(page, "validation-error")
     row.get_by_label("Name").press("Escape")
-    expect(page.locator(f"#phase-edit-{phase.pk}")).to_be_visible()
+    expect(page.locator(f"#phase-menu-{phase.pk} > summary")).to_be_visible()
     phase.refresh_from_db()
     assert phase.actual_end is None
 
@@ -88,6 +90,7 @@ def test_two_managers_edit_one_phase_and_the_second_sees_the_conflict(
     for page, who in ((alice_page, "alice"), (bob_page, "bob")):
         log_in(page, who)
         page.goto(f"{live_server.url}{plan.get_absolute_url()}")
+        page.locator(f"#phase-menu-{phase.pk} > summary").click()
         page.locator(f"#phase-edit-{phase.pk}").click()
 
     alice_row = alice_page.locator(f"#phase-row-{phase.pk}")
@@ -123,6 +126,7 @@ def test_without_javascript_the_same_urls_work_as_plain_forms(
     page = new_page(java_script_enabled=False)
     log_in(page, "alice")
     page.goto(f"{live_server.url}{plan.get_absolute_url()}")
+    page.locator(f"#phase-menu-{phase.pk} > summary").click()
     page.locator(f"#phase-edit-{phase.pk}").click()
     expect(page).to_have_url(f"{live_server.url}/phases/{phase.pk}/edit/")
     page.get_by_label("Name").fill("Foundation (schema and backfill)")
@@ -134,6 +138,7 @@ def test_without_javascript_the_same_urls_work_as_plain_forms(
     screenshot(page, "no-javascript-saved")
 
     item = ChecklistItem.objects.get(title="Review schema with team")
+    page.locator(f"#item-menu-{item.pk} > summary").click()
     page.locator(f"#item-row-{item.pk}").get_by_role("link", name="Delete").click()
     page.get_by_role("button", name="Delete").click()
     expect(page.locator("#deleted")).to_contain_text("Review schema with team")
@@ -146,6 +151,7 @@ def test_deleting_asks_and_can_be_undone(page, live_server, log_in, plan, screen
     log_in(page, "alice")
     page.goto(f"{live_server.url}{plan.get_absolute_url()}")
     page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f"#item-menu-{item.pk} > summary").click()
     page.locator(f"#item-row-{item.pk}").get_by_role("link", name="Delete").click()
     expect(page.locator(f"#item-row-{item.pk}")).to_contain_text("deleted.")
     screenshot(page, "deleted-with-undo", full_page=False)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects import services
-from projects.models import ChecklistItem, Phase, Project
+from projects.models import ChecklistItem, Phase, PhaseView, Project
 from tests.factories import ChecklistItemFactory, PhaseFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -342,6 +342,29 @@ def test_project_page_queries_do_not_grow_with_phases_items_or_deletions(client,
         response = client.get(project_a.get_absolute_url())
     assert response.status_code == 200
     assert len(large) == len(small), [query["sql"] for query in large]
+
+
+def test_a_long_plan_drawn_collapsed_takes_as_many_queries_as_a_short_one(
+    client, alice, project_a, django_assert_max_num_queries
+):
+    def grow(count, start, items):
+        for order in range(start, start + count):
+            phase = PhaseFactory(project=project_a, order=order, status="not_started")
+            ChecklistItemFactory.create_batch(items, phase=phase)
+
+    client.force_login(alice)
+    grow(1, 1, items=2)
+    with CaptureQueriesContext(connection) as short:
+        client.get(project_a.get_absolute_url())
+    grow(5, 2, items=20)
+    # Some phases as alice left them, some as the plan's length decides.
+    kept = zip(Phase.objects.filter(project=project_a)[2:5], [True, False, True], strict=True)
+    for phase, expanded in kept:
+        PhaseView.objects.create(user=alice, phase=phase, expanded=expanded)
+    with django_assert_max_num_queries(len(short)):
+        response = client.get(project_a.get_absolute_url())
+    assert response.status_code == 200
+    assert response.content.decode().count('class="phase-body" id=') == 6
 
 
 def test_programme_page_queries_do_not_grow_with_projects(client, alice, programme):
