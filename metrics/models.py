@@ -145,11 +145,11 @@ class KPI(models.Model):
     )
     status = models.CharField(max_length=20, choices=KPIStatus.choices, default=KPIStatus.NO_DATA)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    pending_status = models.CharField(
+    pending_status = models.CharField(  # noqa: DJ001 (null: nothing pending, as the API says)
         max_length=20,
         choices=KPIStatus.choices,
+        null=True,
         blank=True,
-        default="",
         help_text="What the latest readings judge, while it differs from the status and has "
         "not held long enough to count.",
     )
@@ -188,8 +188,8 @@ class KPI(models.Model):
                 violation_error_message="The confirmation time must be longer than zero.",
             ),
             models.CheckConstraint(
-                condition=Q(pending_status="", pending_since__isnull=True)
-                | ~Q(pending_status="") & Q(pending_since__isnull=False),
+                condition=Q(pending_status__isnull=True, pending_since__isnull=True)
+                | Q(pending_status__isnull=False, pending_since__isnull=False),
                 name="kpi_pending_status_has_since",
             ),
         ]

@@ -91,7 +91,7 @@ def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
     judgement = status.kpi_status_confirmed(kpi, latest, now=now)
     old, new = kpi.status, judgement.status
     changes = {
-        "pending_status": judgement.pending or "",
+        "pending_status": judgement.pending,
         "pending_since": judgement.since if judgement.pending else None,
     }
     if new != old:

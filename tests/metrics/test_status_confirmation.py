@@ -72,7 +72,7 @@ def test_a_flapping_kpi_keeps_its_status_tells_nobody_and_counts_the_swings(
     assert mail.outbox == []
     assert kpi.flaps == 4
     assert kpi.flaps_since == start + timedelta(minutes=1)  # the first swing's reading
-    assert kpi.pending_status == ""
+    assert kpi.pending_status is None
 
 
 def test_a_breach_that_holds_for_its_readings_changes_the_status_and_notifies_once(
@@ -102,7 +102,7 @@ def test_a_breach_that_holds_for_its_readings_changes_the_status_and_notifies_on
         capture=django_capture_on_commit_callbacks,
     )
     kpi.refresh_from_db()
-    assert (kpi.status, kpi.pending_status, kpi.flaps) == (KPIStatus.BREACHED, "", 0)
+    assert (kpi.status, kpi.pending_status, kpi.flaps) == (KPIStatus.BREACHED, None, 0)
     assert kpi.status_changed_at == start + timedelta(minutes=3)  # the third breaching reading
     assert confirmed_at > kpi.status_changed_at
     assert breach_notices(alice) == ["kpi_breached"]
@@ -138,7 +138,7 @@ def test_a_change_held_for_confirm_after_counts_without_enough_readings(
     with django_capture_on_commit_callbacks(execute=True):
         services.kpi_status_refresh_stale(now=first_breach + timedelta(minutes=15))
     kpi.refresh_from_db()
-    assert (kpi.status, kpi.pending_status) == (KPIStatus.BREACHED, "")
+    assert (kpi.status, kpi.pending_status) == (KPIStatus.BREACHED, None)
     assert breach_notices(alice) == ["kpi_breached"]
     assert "It held for 15 minutes." in Notification.objects.get(user=alice).body
 
@@ -181,13 +181,13 @@ def test_going_stale_and_coming_back_take_effect_at_once(
 
     assert services.kpi_status_refresh_stale(now=start + timedelta(minutes=12)) == 1
     kpi.refresh_from_db()
-    assert (kpi.status, kpi.pending_status) == (KPIStatus.STALE, "")
+    assert (kpi.status, kpi.pending_status) == (KPIStatus.STALE, None)
 
     read(
         kpi, [400], start=start + timedelta(minutes=20), capture=django_capture_on_commit_callbacks
     )
     kpi.refresh_from_db()
-    assert (kpi.status, kpi.pending_status) == (KPIStatus.ON_TARGET, "")
+    assert (kpi.status, kpi.pending_status) == (KPIStatus.ON_TARGET, None)
 
 
 def test_confirm_readings_of_one_changes_the_status_at_every_reading(
