@@ -73,6 +73,15 @@ def kpi_latest(kpi: KPI, count: int) -> list[tuple[datetime, float]]:
 
 # Swings are counted for a day from the first; the next one after that starts a new count.
 FLAP_WINDOW = timedelta(days=1)
+# What judging a KPI writes.
+STATUS_FIELDS = (
+    "status",
+    "status_changed_at",
+    "pending_status",
+    "pending_since",
+    "flaps",
+    "flaps_since",
+)
 
 
 @transaction.atomic
@@ -385,7 +394,7 @@ def kpi_save(*, kpi: KPI) -> KPI:
     kpi.full_clean()
     kpi.save()
     kpi_status_refresh(kpi=kpi)
-    kpi.refresh_from_db(fields=["status", "status_changed_at"])
+    kpi.refresh_from_db(fields=[*STATUS_FIELDS])
     return kpi
 
 

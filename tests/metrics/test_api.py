@@ -344,3 +344,16 @@ def test_an_editor_sets_how_a_new_status_is_confirmed_and_reads_what_is_pending(
     client.patch(url, {"pending_status": "breached", "flaps": 9}, content_type="application/json")
     read = client.get(url).json()
     assert (read["pending_status"], read["pending_since"], read["flaps"]) == (None, None, 0)
+
+
+def test_a_target_change_answers_with_the_judgement_it_leaves_pending(client, bob, kpi):
+    now = timezone.now()
+    for minutes, value in [(2, 420), (1, 450)]:
+        services.measurement_record(kpi=kpi, at=now - timedelta(minutes=minutes), value=value)
+        services.kpi_status_refresh(kpi=kpi, now=now - timedelta(minutes=minutes))
+    client.force_login(bob)
+    changed = client.patch(
+        f"/api/v1/kpis/{kpi.pk}/", {"target_value": 430}, content_type="application/json"
+    ).json()
+    # Only the latest value misses the new target: not yet enough to count as breached.
+    assert (changed["status"], changed["pending_status"]) == ("on_target", "breached")
