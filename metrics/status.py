@@ -110,6 +110,15 @@ def readings_to_confirm(kpi: KPI) -> int:
     return kpi.confirm_readings + max(kpi.sustain_values or 1, 1) - 1
 
 
+def has_held(kpi: KPI, *, held: int, since: datetime, now: datetime) -> bool:
+    """Has a new judgement on `kpi`'s values, made by its last `held` readings in a row (the
+    first of them measured at `since`), held long enough to count: `confirm_readings`
+    readings, or `confirm_after` if set? The one rule for KPI statuses and gate criteria."""
+    return held >= kpi.confirm_readings or (
+        kpi.confirm_after is not None and now - since >= kpi.confirm_after
+    )
+
+
 def kpi_status_confirmed(
     kpi: KPI, latest: Sequence[tuple[datetime, float]], *, now: datetime
 ) -> Confirmation:
@@ -133,9 +142,7 @@ def kpi_status_confirmed(
         held += 1
     # The newest reading is fresh at `now`, so it judges as it did when it came: held >= 1.
     since = latest[max(held, 1) - 1][0]
-    if held >= kpi.confirm_readings or (
-        kpi.confirm_after is not None and now - since >= kpi.confirm_after
-    ):
+    if has_held(kpi, held=held, since=since, now=now):
         return Confirmation(judged, since=since, held=held)
     return Confirmation(current, pending=judged, since=since, held=held)
 
