@@ -182,8 +182,8 @@ def confirm_rule_words(kpi: KPI) -> str:
 
 def pending_words(kpi: KPI, *, now: datetime | None = None) -> str:
     """A pending change of `kpi`'s status in words, "" without one: "Latest value misses the
-    target; counted as breached once it holds for 2 readings (1 so far, since 08:00)". Without
-    `now`, no time is given (for text that is kept, such as a gate's evidence)."""
+    target; counted as breached once it holds for 2 readings (since 08:00)"; without `now`,
+    without the time."""
     if not kpi.pending_status:
         return ""
     pending = KPIStatus(kpi.pending_status)
