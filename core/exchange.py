@@ -5,7 +5,7 @@ JSON form, rows written and read by their fields, and the context of one export 
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -138,6 +138,13 @@ LATER_DATETIME_OR_NULL = Kind(
 LATER_REF_OR_NULL = Kind(
     "a whole number or null", _same, _integer, nullable=True, derived=True, absent=None
 )
+LATER_DURATION_OR_NULL = Kind(
+    "a number of seconds or null",
+    DURATION.dump,
+    _duration,
+    nullable=True,
+    absent=None,
+)
 TEXT_OR_NULL = Kind("text or null", _same, _text, nullable=True)
 USER = Kind("a username", _same, _text, user=True)
 USER_OR_NULL = Kind("a username or null", _same, _text, nullable=True, user=True)
@@ -148,6 +155,12 @@ FLAG = Kind("true or false", _same, _boolean, derived=True)
 SETTINGS = Kind("an object", _same, _object, derived=True)
 
 Fields = dict[str, Kind]
+
+
+def later(kind: Kind, *, absent: Any) -> Kind:
+    """`kind` for a field added to the format since version 1 was first written: a document
+    that lacks it reads as `absent` (the model's default, as a migration gave existing rows)."""
+    return replace(kind, absent=absent)
 
 
 @dataclass

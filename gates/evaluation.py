@@ -13,7 +13,7 @@ from core.words import duration_words
 from gates.models import CriterionKind, Gate, Recommendation
 from metrics import selectors as metric_selectors
 from metrics.models import Comparator
-from metrics.status import freshness_window, value_meets
+from metrics.status import confirm_words, freshness_window, has_held, value_meets
 from projects.models import ChecklistItem
 
 
@@ -44,6 +44,9 @@ class CriterionResult:
     unit: str = ""
     measured_at: datetime | None = None
     source: str = ""  # where the value came from, in words
+    # A KPI criterion's verdict has held as the KPI's confirm_readings / confirm_after ask;
+    # until then the watches (rollback triggers, stale approvals) do not act on it.
+    confirmed: bool = True
 
     @property
     def result_label(self) -> str:
@@ -80,7 +83,9 @@ def condition_words(criterion) -> str:
 
 def evaluate_gate(gate: Gate, *, now: datetime | None = None) -> GateEvaluation:
     """Judge every criterion of `gate` at `now` (default: now), in a constant number of
-    queries. A KPI value older than the KPI's freshness window judges nothing."""
+    queries. A KPI value older than the KPI's freshness window judges nothing. A KPI
+    criterion is judged on the newest value; whether that verdict has held as the KPI's
+    confirmation asks is `confirmed`, and said in its evidence when it has not."""
     now = now or timezone.now()
     criteria = list(gate.criteria.select_related("kpi", "phase").order_by("order", "pk"))
     readings = metric_selectors.kpi_latest_readings(
@@ -102,7 +107,7 @@ def evaluate_gate(gate: Gate, *, now: datetime | None = None) -> GateEvaluation:
             "critical": criterion.critical,
         }
         if criterion.kind == CriterionKind.KPI:
-            results.append(_judge_kpi(criterion, readings.get(criterion.kpi_id), base))
+            results.append(_judge_kpi(criterion, readings.get(criterion.kpi_id), base, now=now))
         elif criterion.kind == CriterionKind.CHECKLIST:
             done, total = progress.get(criterion.phase_id, (0, 0))
             ok = total > 0 and done == total
@@ -136,7 +141,7 @@ def evaluate_gate(gate: Gate, *, now: datetime | None = None) -> GateEvaluation:
     return GateEvaluation(results)
 
 
-def _judge_kpi(criterion, reading, base: dict) -> CriterionResult:
+def _judge_kpi(criterion, reading, base: dict, *, now: datetime) -> CriterionResult:
     kpi = criterion.kpi
     needs = condition_words(criterion)
     if reading is None:
@@ -162,17 +167,35 @@ def _judge_kpi(criterion, reading, base: dict) -> CriterionResult:
             evidence=f"{measured}: too old to judge (needs a value from the last "
             f"{duration_words(freshness_window(kpi))}; needs {needs})",
         )
-    ok = value_meets(
-        criterion.comparator, reading.value, criterion.threshold, criterion.threshold_high
-    )
-    conditional = (
-        not ok
-        and criterion.conditional_limit is not None
-        and criterion.comparator != Comparator.BETWEEN
-        and value_meets(criterion.comparator, reading.value, criterion.conditional_limit)
-    )
+    result = _verdict(criterion, reading.value)
     evidence = f"{measured} (needs {needs})"
-    if conditional:
+    if result == Result.CONDITIONAL:
         evidence += f"; within the conditional band up to {criterion.conditional_limit:g}"
-    result = Result.MET if ok else Result.CONDITIONAL if conditional else Result.NOT_MET
-    return CriterionResult(**base, **facts, result=result, evidence=evidence)
+    held = 1
+    for _, value in reading.earlier:
+        if _verdict(criterion, value) != result:
+            break
+        held += 1
+    since = reading.earlier[held - 2][0] if held > 1 else reading.at
+    # Every value the KPI has agrees (fewer than confirming takes): the first data, which
+    # judges at once, as it does the KPI's status.
+    first_data = held == len(reading.earlier) + 1 < kpi.confirm_readings
+    confirmed = first_data or has_held(kpi, held=held, since=since, now=now)
+    if not confirmed:
+        evidence += (
+            f"; not yet confirmed: it counts once it holds for {confirm_words(kpi)} ({held} so far)"
+        )
+    return CriterionResult(**base, **facts, result=result, evidence=evidence, confirmed=confirmed)
+
+
+def _verdict(criterion, value: float) -> Result:
+    """A KPI criterion's verdict on one value: met, within its conditional band, or not met."""
+    if value_meets(criterion.comparator, value, criterion.threshold, criterion.threshold_high):
+        return Result.MET
+    if (
+        criterion.conditional_limit is not None
+        and criterion.comparator != Comparator.BETWEEN
+        and value_meets(criterion.comparator, value, criterion.conditional_limit)
+    ):
+        return Result.CONDITIONAL
+    return Result.NOT_MET

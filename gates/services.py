@@ -564,14 +564,20 @@ def live_rollout_stages(project_ids=None):
 def rollout_watch(*, now=None) -> list[Gate]:
     """Judge the rollback triggers of every live rollout stage: a failing one marks the stage
     'rollback recommended' (once, telling its managers and approvers); when all hold again
-    the mark is cleared. Returns the stages newly marked."""
+    the mark is cleared. Either only once the verdict has held as the KPI's confirmation
+    asks. Returns the stages newly marked."""
     now = now or timezone.now()
     marked = []
     for stage in live_rollout_stages():
         evaluation = evaluate_gate(stage, now=now)
         triggers = {c.pk for c in stage.criteria.filter(rollback=True)}
         judged = [c for c in evaluation.criteria if c.criterion_id in triggers]
-        failing = [c for c in judged if c.result in (Result.NOT_MET, Result.CONDITIONAL)]
+        # Only a verdict that has held moves the mark: a value swinging across a threshold
+        # and back neither recommends a rollback nor clears one.
+        failing = [
+            c for c in judged if c.result in (Result.NOT_MET, Result.CONDITIONAL) and c.confirmed
+        ]
+        settling = any(not c.confirmed for c in judged)
         unjudged = "; ".join(
             f"{c.text} ({c.evidence})" for c in judged if c.result == Result.INCONCLUSIVE
         )
@@ -605,7 +611,7 @@ def rollout_watch(*, now=None) -> list[Gate]:
                     dedupe_key=f"rollback:{gate.pk}:{now.isoformat()}",
                 )
                 marked.append(gate)
-            elif not failing and gate.rollback_recommended_at:
+            elif not failing and not settling and gate.rollback_recommended_at:
                 Gate.objects.filter(pk=gate.pk).update(
                     rollback_recommended_at=None, rollback_reason=""
                 )

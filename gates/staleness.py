@@ -2,12 +2,12 @@
 
 After a GO or CONDITIONAL GO the gate's KPI criteria and linked risks are watched for a
 window: the gate's `watch_days`, or else until the project's next gate is decided, and at
-most `DEFAULT_WATCH_DAYS` days. Within it, a KPI criterion that is now not met (and was not
-when the deciding signature was given; a value too old to judge is no breach), or a linked
-risk now in a higher band than in the evidence of that signature, marks the approval stale:
-once, in the gate's trail, told to its approvers and the project's managers. A manager may
-then open a re-approval round: a new gate with the same definition, linked to the first,
-whose decision and trail stay as they are.
+most `DEFAULT_WATCH_DAYS` days. Within it, a KPI criterion that is now not met, and has been
+for as long as its KPI takes to confirm a change (and was not when the deciding signature was
+given; a value too old to judge is no breach), or a linked risk now in a higher band than in
+the evidence of that signature, marks the approval stale: once, in the gate's trail, told to
+its approvers and the project's managers. A manager may then open a re-approval round: a new
+gate with the same definition, linked to the first, whose decision and trail stay as they are.
 """
 
 from datetime import datetime, timedelta
@@ -103,6 +103,7 @@ def stale_reasons(gate: Gate, *, now: datetime) -> list[str]:
         for result in evaluate_gate(gate, now=now).criteria
         if result.criterion_id in kpi_criteria
         and result.result == Result.NOT_MET
+        and result.confirmed
         and result.criterion_id not in failing_then
     ]
     bands_then = {row["key"]: row["band"] for row in signed.get("risks", [])}

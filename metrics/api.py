@@ -190,14 +190,27 @@ class KPISerializer(FixedAfterCreate, serializers.ModelSerializer):
             "warning_value",
             "target_text",
             "sustain_values",
+            "confirm_readings",
+            "confirm_after",
             "method",
             "cadence",
             "owner_title",
             "critical",
             "status",
             "status_changed_at",
+            "pending_status",
+            "pending_since",
+            "flaps",
+            "flaps_since",
         ]
-        read_only_fields = ["status", "status_changed_at"]
+        read_only_fields = [
+            "status",
+            "status_changed_at",
+            "pending_status",
+            "pending_since",
+            "flaps",
+            "flaps_since",
+        ]
 
     fixed_after_create = ("project",)
 

@@ -23,6 +23,8 @@ from core.exchange import (
     FLAG,
     INTEGER,
     INTEGER_OR_NULL,
+    LATER_DATETIME_OR_NULL,
+    LATER_DURATION_OR_NULL,
     LIST,
     NUMBER,
     NUMBER_OR_NULL,
@@ -35,6 +37,7 @@ from core.exchange import (
     DocumentRefused,
     ExportContext,
     ImportContext,
+    later,
 )
 from metrics.models import KPI, Measurement, MetricSource
 from projects.exchange import check_phase_ref
@@ -60,8 +63,14 @@ KPI_FIELDS = {
     "owner_title": TEXT,
     "critical": BOOLEAN,
     "sustain_values": INTEGER_OR_NULL,
+    "confirm_readings": later(INTEGER, absent=KPI._meta.get_field("confirm_readings").default),
+    "confirm_after": LATER_DURATION_OR_NULL,
     "status": TEXT,
     "status_changed_at": DATETIME_OR_NULL,
+    "pending_status": later(TEXT_OR_NULL, absent=None),
+    "pending_since": LATER_DATETIME_OR_NULL,
+    "flaps": later(INTEGER, absent=0),
+    "flaps_since": LATER_DATETIME_OR_NULL,
     "created_at": DATETIME,
     "sources": LIST,
     "measurements": LIST,

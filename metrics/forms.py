@@ -26,6 +26,8 @@ class KPIForm(forms.ModelForm):
             "warning_value",
             "target_text",
             "sustain_values",
+            "confirm_readings",
+            "confirm_after",
             "critical",
             "method",
             "cadence",
@@ -40,11 +42,20 @@ class KPIForm(forms.ModelForm):
         help_texts = {
             "cadence": "How often a new value is expected, e.g. 1 00:00:00 for daily or 00:05:00."
         }
+        error_messages = {
+            "confirm_after": {"invalid": "Enter a duration, e.g. 00:15:00 for 15 minutes."}
+        }
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.project = project
         self.fields["phase"].queryset = project.phases.filter(deleted_at__isnull=True)
+        # Left empty, the default applies: a new status counts after 2 readings.
+        self.fields["confirm_readings"].required = False
+
+    def clean_confirm_readings(self):
+        value = self.cleaned_data["confirm_readings"]
+        return KPI._meta.get_field("confirm_readings").default if value is None else value
 
 
 class MetricSourceForm(forms.ModelForm):

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -14,6 +14,8 @@ from projects.models import Phase, Project
 # the next-due arithmetic far from the largest date).
 MAX_INTERVAL = timedelta(days=366)
 MAX_INTERVAL_MESSAGE = "Collect at least once a year (every 366 days at most)."
+# A new status is confirmed by at most this many readings in a row (each judgement reads them).
+MAX_CONFIRM_READINGS = 50
 
 
 class Comparator(models.TextChoices):
@@ -121,8 +123,41 @@ class KPI(models.Model):
         help_text="If set, on target only when this many latest values all meet the target "
         "(e.g. 5 for 'stable for 5 consecutive days').",
     )
+    confirm_readings = models.PositiveSmallIntegerField(
+        "confirm after readings",
+        default=2,
+        validators=[
+            MinValueValidator(1, message="At least 1 reading (1 changes the status at once)."),
+            MaxValueValidator(
+                MAX_CONFIRM_READINGS, message=f"At most {MAX_CONFIRM_READINGS} readings."
+            ),
+        ],
+        help_text="A new status (e.g. breached) counts, and is notified, once this many "
+        "readings in a row agree; a swing that does not hold is counted, not notified. "
+        "1 changes the status at the first reading.",
+    )
+    confirm_after = models.DurationField(
+        "or confirm after",
+        null=True,
+        blank=True,
+        help_text="Optional: a new status also counts once it has held this long, e.g. "
+        "00:15:00 for 15 minutes, however few readings came.",
+    )
     status = models.CharField(max_length=20, choices=KPIStatus.choices, default=KPIStatus.NO_DATA)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    pending_status = models.CharField(  # noqa: DJ001 (null: nothing pending, as the API says)
+        max_length=20,
+        choices=KPIStatus.choices,
+        null=True,
+        blank=True,
+        help_text="What the latest readings judge, while it differs from the status and has "
+        "not held long enough to count.",
+    )
+    pending_since = models.DateTimeField(null=True, blank=True)
+    flaps = models.PositiveIntegerField(
+        default=0, help_text="Swings away from the status and back that were not notified."
+    )
+    flaps_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -141,6 +176,21 @@ class KPI(models.Model):
             models.CheckConstraint(
                 condition=Q(sustain_values__isnull=True) | Q(sustain_values__gte=1),
                 name="kpi_sustain_values_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(confirm_readings__gte=1, confirm_readings__lte=MAX_CONFIRM_READINGS),
+                name="kpi_confirm_readings_in_range",
+                violation_error_message=f"Confirm after 1 to {MAX_CONFIRM_READINGS} readings.",
+            ),
+            models.CheckConstraint(
+                condition=Q(confirm_after__isnull=True) | Q(confirm_after__gt=timedelta(0)),
+                name="kpi_confirm_after_positive",
+                violation_error_message="The confirmation time must be longer than zero.",
+            ),
+            models.CheckConstraint(
+                condition=Q(pending_status__isnull=True, pending_since__isnull=True)
+                | Q(pending_status__isnull=False, pending_since__isnull=False),
+                name="kpi_pending_status_has_since",
             ),
         ]
 

@@ -77,24 +77,39 @@ def kpi_latest_values(*, kpi_ids) -> dict[int, tuple[datetime, float]]:
 
 def kpi_latest_readings(*, kpis, now: datetime) -> dict[int, Reading]:
     """Per KPI of `kpis` (loaded models) that has a value, its newest reading: value, time,
-    the kind of source that measured it, and whether it is fresh at `now`. One query."""
+    the kind of source that measured it, whether it is fresh at `now`, and the values before
+    it that confirm a change (`confirm_readings` in all). One query, every value read from the
+    (kpi, at) index."""
     by_id = {kpi.pk: kpi for kpi in kpis}
     newest = Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-at")
+    depth = max((kpi.confirm_readings for kpi in by_id.values()), default=1)
+    earlier = {}
+    for index in range(1, depth):
+        earlier[f"earlier_at_{index}"] = Subquery(newest.values("at")[index : index + 1])
+        earlier[f"earlier_value_{index}"] = Subquery(newest.values("value")[index : index + 1])
     rows = (
         kpis_with_latest(KPI.objects.filter(pk__in=by_id))
-        .annotate(latest_source=Subquery(newest.values("source__kind")[:1]))
+        .annotate(latest_source=Subquery(newest.values("source__kind")[:1]), **earlier)
         .filter(latest_at__isnull=False)
-        .values_list("pk", "latest_at", "latest_value", "latest_source")
+        .values("pk", "latest_at", "latest_value", "latest_source", *earlier)
     )
-    return {
-        pk: Reading(
-            at=at,
-            value=value,
-            source=SourceKind(source).label if source else "Entered by hand",
-            fresh=status.is_fresh(by_id[pk], at, now=now),
+    readings = {}
+    for row in rows:
+        kpi = by_id[row["pk"]]
+        before = (
+            (row[f"earlier_at_{index}"], row[f"earlier_value_{index}"])
+            for index in range(1, kpi.confirm_readings)
         )
-        for pk, at, value, source in rows
-    }
+        readings[kpi.pk] = Reading(
+            at=row["latest_at"],
+            value=row["latest_value"],
+            source=SourceKind(row["latest_source"]).label
+            if row["latest_source"]
+            else "Entered by hand",
+            fresh=status.is_fresh(kpi, row["latest_at"], now=now),
+            earlier=tuple((at, value) for at, value in before if at is not None),
+        )
+    return readings
 
 
 @dataclass(frozen=True)

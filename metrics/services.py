@@ -2,13 +2,14 @@
 recorded once, never changed."""
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.words import duration_words
 from metrics import selectors as metric_selectors
 from metrics import status
 from metrics.collection import collectors
@@ -70,32 +71,66 @@ def kpi_latest(kpi: KPI, count: int) -> list[tuple[datetime, float]]:
     )
 
 
+# Swings are counted for a day from the first; the next one after that starts a new count.
+FLAP_WINDOW = timedelta(days=1)
+# What judging a KPI writes.
+STATUS_FIELDS = (
+    "status",
+    "status_changed_at",
+    "pending_status",
+    "pending_since",
+    "flaps",
+    "flaps_since",
+)
+
+
 @transaction.atomic
 def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
-    """Work out the KPI's status; on entering or leaving 'breached', tell its owner and the
-    project's managers (once per change)."""
+    """Work out the KPI's status. A new judgement counts only once it holds (see
+    `status.kpi_status_confirmed`); until then it is kept as pending, and one that swings back
+    is counted as a flap. On entering or leaving 'breached', tell its owner and the project's
+    managers (once per change)."""
     now = now or timezone.now()
     kpi = (
         KPI.objects.select_for_update(of=("self",))
         .select_related("project", "owner")
         .get(pk=kpi.pk)
     )
-    latest = kpi_latest(kpi, max(kpi.sustain_values or 1, 1))
-    new = status.kpi_status(kpi, latest, now=now)
-    old = kpi.status
+    latest = kpi_latest(kpi, status.readings_to_confirm(kpi))
+    judgement = status.kpi_status_confirmed(kpi, latest, now=now)
+    old, new = kpi.status, judgement.status
+    changes = {
+        "pending_status": judgement.pending,
+        "pending_since": judgement.since if judgement.pending else None,
+    }
+    if new != old:
+        changes.update(status=new, status_changed_at=now, flaps=0, flaps_since=None)
+    elif kpi.pending_status and judgement.pending != kpi.pending_status:
+        # The pending change did not hold: counted, not notified.
+        counting = kpi.flaps_since is not None and now - kpi.flaps_since <= FLAP_WINDOW
+        changes.update(
+            flaps=kpi.flaps + 1 if counting else 1,
+            flaps_since=kpi.flaps_since if counting else kpi.pending_since,
+        )
+    if any(getattr(kpi, name) != value for name, value in changes.items()):
+        KPI.objects.filter(pk=kpi.pk).update(**changes)
     if new == old:
         return new
-    KPI.objects.filter(pk=kpi.pk).update(status=new, status_changed_at=now)
     if KPIStatus.BREACHED in (old, new) and KPIStatus.STALE not in (old, new):
         breached = new == KPIStatus.BREACHED
         # The value the status was judged on.
         shown = f"{latest[0][1]:g}{f' {kpi.unit}' if kpi.unit else ''}" if latest else "—"
+        held = ""
+        if judgement.held >= kpi.confirm_readings > 1:
+            held = f" It held for {judgement.held} readings in a row."
+        elif judgement.since is not None and judgement.held < kpi.confirm_readings:
+            held = f" It held for {duration_words(now - judgement.since)}."
         notification_services.notify(
             users=[kpi.owner, *project_selectors.project_managers(project=kpi.project)],
             kind=NotificationKind.KPI_BREACHED if breached else NotificationKind.KPI_RECOVERED,
             title=f"{kpi.project.code} KPI {'breached' if breached else 'back on target'}: "
             f"{kpi.name}",
-            body=f"Latest value {shown}; target {kpi.target_display}.",
+            body=f"Latest value {shown}; target {kpi.target_display}.{held}",
             url=kpi.get_absolute_url(),
             dedupe_key=f"kpi-status:{kpi.pk}:{now.isoformat()}",
         )
@@ -103,17 +138,24 @@ def kpi_status_refresh(*, kpi: KPI, now: datetime | None = None) -> KPIStatus:
 
 
 def kpi_status_refresh_stale(*, now: datetime | None = None) -> int:
-    """Mark KPIs whose values stopped coming as stale (run by the dispatcher, every few
-    seconds): one query finds them, each KPI's newest time read from its index, and only
-    those are judged anew."""
+    """Mark KPIs whose values stopped coming as stale, and confirm pending changes that have
+    held for their KPI's `confirm_after` (run by the dispatcher, every few seconds): one query
+    finds them, each KPI's newest time read from its index, and only those are judged anew.
+    Returns how many went stale."""
     now = now or timezone.now()
     candidates = metric_selectors.kpis_with_latest(
         KPI.objects.exclude(status__in=[KPIStatus.STALE, KPIStatus.NO_DATA])
-    ).values_list("pk", "cadence", "latest_at")
+    ).values_list("pk", "cadence", "latest_at", "pending_since", "confirm_after")
     changed = 0
-    for pk, cadence, newest_at in candidates:
-        if newest_at is not None and now - newest_at <= 2 * cadence:
-            continue  # fresh: nothing to judge
+    for pk, cadence, newest_at, pending_since, confirm_after in candidates:
+        fresh = newest_at is not None and now - newest_at <= 2 * cadence
+        confirmable = (
+            pending_since is not None
+            and confirm_after is not None
+            and now - pending_since >= confirm_after
+        )
+        if fresh and not confirmable:
+            continue  # nothing to judge
         if kpi_status_refresh(kpi=KPI(pk=pk), now=now) == KPIStatus.STALE:
             changed += 1
     return changed
@@ -352,7 +394,7 @@ def kpi_save(*, kpi: KPI) -> KPI:
     kpi.full_clean()
     kpi.save()
     kpi_status_refresh(kpi=kpi)
-    kpi.refresh_from_db(fields=["status", "status_changed_at"])
+    kpi.refresh_from_db(fields=[*STATUS_FIELDS])
     return kpi
 
 

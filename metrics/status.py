@@ -2,8 +2,12 @@
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
+from core.words import duration_words
 from metrics.models import KPI, Comparator, KPIStatus
 
 EQUAL_TOLERANCE = 1e-9
@@ -80,6 +84,125 @@ def kpi_status(kpi: KPI, latest: Sequence[tuple[datetime, float]], *, now: datet
     if near_limit(kpi, newest):
         return KPIStatus.WARNING
     return KPIStatus.ON_TARGET
+
+
+# Changes to or from these take effect at once: they are about time passing, the first data or
+# the KPI's own set-up, not a reading that could swing back.
+IMMEDIATE = frozenset({KPIStatus.NO_DATA, KPIStatus.STALE, KPIStatus.UNJUDGED})
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A KPI's status after a judgement: the confirmed `status`, and a `pending` judgement that
+    differs from it. `held` and `since` say for how many readings in a row, and since which
+    reading's time, the pending judgement (or the change just confirmed) has held; 0 and None
+    for a change that takes effect at once."""
+
+    status: KPIStatus
+    pending: KPIStatus | None = None
+    since: datetime | None = None
+    held: int = 0
+
+
+def readings_to_confirm(kpi: KPI) -> int:
+    """How many latest values `kpi_status_confirmed` needs: enough to judge each of the last
+    `confirm_readings` readings as it stood when it came in."""
+    return kpi.confirm_readings + max(kpi.sustain_values or 1, 1) - 1
+
+
+def has_held(kpi: KPI, *, held: int, since: datetime, now: datetime) -> bool:
+    """Has a new judgement on `kpi`'s values, made by its last `held` readings in a row (the
+    first of them measured at `since`), held long enough to count: `confirm_readings`
+    readings, or `confirm_after` if set? The one rule for KPI statuses and gate criteria."""
+    return held >= kpi.confirm_readings or (
+        kpi.confirm_after is not None and now - since >= kpi.confirm_after
+    )
+
+
+def kpi_status_confirmed(
+    kpi: KPI, latest: Sequence[tuple[datetime, float]], *, now: datetime
+) -> Confirmation:
+    """The status `kpi` (holding its confirmed `status`) moves to given its latest values,
+    newest first (`readings_to_confirm(kpi)` of them).
+
+    A judgement that differs from the status counts once the last `confirm_readings` readings,
+    each judged as it came in, all agree with it, or once it has been the judgement since a
+    reading at least `confirm_after` ago; until then it is pending and the status stays.
+    Entering or leaving no data, stale or no numeric target is immediate.
+    """
+    judged = kpi_status(kpi, latest, now=now)
+    current = KPIStatus(kpi.status)
+    if judged == current or judged in IMMEDIATE or current in IMMEDIATE:
+        return Confirmation(judged)
+    held = 0
+    for index in range(min(kpi.confirm_readings, len(latest))):
+        at = latest[index][0]
+        if kpi_status(kpi, latest[index:], now=at) != judged:
+            break
+        held += 1
+    # The newest reading is fresh at `now`, so it judges as it did when it came: held >= 1.
+    since = latest[max(held, 1) - 1][0]
+    if has_held(kpi, held=held, since=since, now=now):
+        return Confirmation(judged, since=since, held=held)
+    return Confirmation(current, pending=judged, since=since, held=held)
+
+
+PENDING_WORDS = {
+    KPIStatus.BREACHED: "Latest value misses the target",
+    KPIStatus.WARNING: "Latest value puts the KPI at risk",
+    KPIStatus.ON_TARGET: "Latest value meets the target",
+}
+
+
+def _moment_words(moment: datetime, *, now: datetime) -> str:
+    """`moment` in the reader's time zone: "08:00" today, "3 Dec 08:00" another day."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localtime(now).date():
+        return f"{local:%H:%M}"
+    return f"{local.day} {local:%b %H:%M}"
+
+
+def confirm_words(kpi: KPI) -> str:
+    """What confirms a new status of `kpi`: "2 readings", "3 readings or 15 minutes"."""
+    readings = f"{kpi.confirm_readings} reading{'' if kpi.confirm_readings == 1 else 's'}"
+    if kpi.confirm_after is None:
+        return readings
+    return f"{readings} or {duration_words(kpi.confirm_after)}"
+
+
+def confirm_rule_words(kpi: KPI) -> str:
+    """When a new status of `kpi` counts, in words: "Once 2 readings in a row agree"."""
+    if kpi.confirm_readings == 1:
+        return "At the first reading that judges it"
+    words = f"Once {kpi.confirm_readings} readings in a row agree"
+    if kpi.confirm_after is not None:
+        words += f", or the new status holds for {duration_words(kpi.confirm_after)}"
+    return words
+
+
+def pending_words(kpi: KPI, *, now: datetime | None = None) -> str:
+    """A pending change of `kpi`'s status in words, "" without one: "Latest value misses the
+    target; counted as breached once it holds for 2 readings (since 08:00)"; without `now`,
+    without the time."""
+    if not kpi.pending_status:
+        return ""
+    pending = KPIStatus(kpi.pending_status)
+    words = PENDING_WORDS.get(pending, f"Latest value judges it {pending.label.lower()}")
+    words += f"; counted as {pending.label.lower()} once it holds for {confirm_words(kpi)}"
+    if now is not None and kpi.pending_since is not None:
+        words += f" (since {_moment_words(kpi.pending_since, now=now)})"
+    return words
+
+
+def flap_words(kpi: KPI, *, now: datetime) -> str:
+    """The swings of `kpi` that did not hold, in words, "" without any: "Swung away from on
+    target and back 6 times since 08:00 without holding; not notified"."""
+    if not kpi.flaps:
+        return ""
+    times = "once" if kpi.flaps == 1 else "twice" if kpi.flaps == 2 else f"{kpi.flaps} times"
+    since = f" since {_moment_words(kpi.flaps_since, now=now)}" if kpi.flaps_since else ""
+    status = KPIStatus(kpi.status).label.lower()
+    return f"Swung away from {status} and back {times}{since} without holding; not notified"
 
 
 def trend(kpi: KPI, earlier: float | None, latest: float | None) -> str | None:

@@ -15,6 +15,7 @@ from core.htmx import fragment_or_page, redirect_after_save
 from metrics import charts, policy, selectors, services
 from metrics.collection import collectors
 from metrics.forms import KPIForm, ManualValueForm, MetricSourceForm
+from metrics.status import confirm_rule_words, flap_words, pending_words
 from projects import policy as project_policy
 from projects.policy import Action
 
@@ -66,6 +67,9 @@ def _detail_context(request, kpi, **extra):
         "chart_range": chart_range,
         "chart_ranges": [(key, label) for key, (label, _span) in CHART_RANGES.items()],
         "recent": selectors.recent_measurements(kpi=detail),
+        "pending": pending_words(detail, now=now),
+        "flaps": flap_words(detail, now=now),
+        "confirm_rule": confirm_rule_words(detail),
         "value_form": ManualValueForm() if may_edit else None,
         **extra,
     }

@@ -28,7 +28,10 @@ AXE_RUN = """async () => {
     const result = await axe.run(document, { resultTypes: ["violations"] });
     return result.violations
         .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")})`);
+        .map((v) => {
+            const where = v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ");
+            return `${v.id}: ${v.help} (${where})`;
+        });
 }"""
 
 # What sticks out past the right edge of the screen, if anything: the page scrolls sideways.
@@ -42,7 +45,8 @@ OVERFLOW = """() => {
         for (let up = e.parentElement; up && up !== document.body; up = up.parentElement) {
             const style = getComputedStyle(up);
             contained = contained || style.position !== "static";
-            if (contained && ["auto", "scroll", "hidden", "clip"].includes(style.overflowX)) return true;
+            const clips = ["auto", "scroll", "hidden", "clip"].includes(style.overflowX);
+            if (contained && clips) return true;
         }
         return false;
     };

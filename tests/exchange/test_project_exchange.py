@@ -705,3 +705,31 @@ def test_managers_download_the_export_others_may_not(client, seeded, people):
     assert url not in client.get(seeded.get_absolute_url()).content.decode()
     client.force_login(UserFactory(username="outsider"))
     assert client.get(url).status_code == 404
+
+
+def test_how_a_kpi_confirms_its_status_travels_and_older_files_take_the_defaults(seeded):
+    since = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    KPI.objects.filter(project=seeded, name="p95 latency").update(
+        confirm_readings=3,
+        confirm_after=timedelta(minutes=15),
+        pending_status="breached",
+        pending_since=since,
+        flaps=4,
+        flaps_since=since - timedelta(hours=1),
+    )
+    fields = ("confirm_readings", "confirm_after", "pending_status", "pending_since", "flaps")
+    fields += ("flaps_since",)
+    document = json.loads(json.dumps(project_export(project=seeded)))
+    copy_ = KPI.objects.get(
+        project=project_import(data=document, code="LEDGER-2"), name="p95 latency"
+    )
+    assert [getattr(copy_, name) for name in fields] == [
+        3, timedelta(minutes=15), "breached", since, 4, since - timedelta(hours=1)
+    ]  # fmt: skip
+    for entry in document["kpis"]:
+        for name in fields:
+            del entry[name]
+    older = KPI.objects.get(
+        project=project_import(data=document, code="LEDGER-3"), name="p95 latency"
+    )
+    assert [getattr(older, name) for name in fields] == [2, None, None, None, 0, None]

@@ -88,7 +88,20 @@ def gate(project_a, alice, carol, dave, kpi, risk):
 
 
 def breach(kpi, *, at=None):
-    MeasurementFactory(kpi=kpi, value=900, at=at or timezone.now() + timedelta(seconds=5))
+    """A breach that holds for the two readings the KPI takes to confirm a change."""
+    at = at or timezone.now() + timedelta(seconds=5)
+    MeasurementFactory(kpi=kpi, value=880, at=at - timedelta(seconds=1))
+    MeasurementFactory(kpi=kpi, value=900, at=at)
+
+
+def test_a_value_across_the_threshold_and_back_marks_nothing_and_tells_nobody(gate, kpi):
+    now = timezone.now()
+    for seconds, value in [(5, 900), (10, 410), (15, 910)]:
+        MeasurementFactory(kpi=kpi, value=value, at=now + timedelta(seconds=seconds))
+        assert staleness.gate_approvals_watch(now=now + timedelta(seconds=seconds)) == []
+    gate.refresh_from_db()
+    assert gate.approval_stale_at is None
+    assert not Notification.objects.filter(kind="approval_stale").exists()
 
 
 def test_a_kpi_breach_after_go_marks_the_approval_stale_once_and_tells_approvers_and_managers(

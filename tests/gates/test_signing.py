@@ -331,6 +331,9 @@ def test_a_live_stage_whose_rollback_trigger_fails_is_marked_once_and_cleared(
     sign(stage, carol)
     stage.refresh_from_db()
     assert stage.decision == "go" and services.rollout_watch() == []
+    # A failing trigger counts once it holds for the two readings its KPI confirms with.
+    MeasurementFactory(kpi=kpi, value=2.5, at=timezone.now() - timedelta(seconds=1))
+    assert services.rollout_watch() == []
     MeasurementFactory(kpi=kpi, value=2.5, at=timezone.now())
     (marked,) = services.rollout_watch()
     assert marked.pk == stage.pk and services.rollout_watch() == []
@@ -340,8 +343,36 @@ def test_a_live_stage_whose_rollback_trigger_fails_is_marked_once_and_cleared(
     MeasurementFactory(kpi=kpi, value=0.3, at=timezone.now() + timedelta(seconds=5))
     services.rollout_watch()
     stage.refresh_from_db()
+    assert stage.rollback_recommended_at  # one good value does not clear it yet
+    MeasurementFactory(kpi=kpi, value=0.2, at=timezone.now() + timedelta(seconds=6))
+    services.rollout_watch()
+    stage.refresh_from_db()
     assert stage.rollback_recommended_at is None
     assert services.gate_audit_verify(gate=stage)[0]
+
+
+def test_a_rollback_trigger_swinging_across_its_threshold_recommends_nothing(
+    project_a, alice, carol
+):
+    kpi = KPIFactory(project=project_a, name="API error rate", unit="%")
+    start = timezone.now() - timedelta(minutes=10)
+    MeasurementFactory(kpi=kpi, value=0.4, at=start)
+    stage = GateFactory(
+        project=project_a, name="Rollout 5%", kind="rollout_stage", rollout_percent=5
+    )
+    GateCriterionFactory(
+        gate=stage, kind="kpi", kpi=kpi, comparator="lte", threshold=1, rollback=True
+    )
+    GateApproverFactory(gate=stage, user=carol, role="")
+    services.gate_open(gate=stage, by=alice)
+    sign(stage, carol)
+    for minute, value in enumerate([2.5, 0.3, 2.6, 0.2, 2.7], start=1):
+        MeasurementFactory(kpi=kpi, value=value, at=start + timedelta(minutes=minute))
+        assert services.rollout_watch() == []
+    stage.refresh_from_db()
+    assert stage.rollback_recommended_at is None
+    assert not carol.notifications.filter(kind="rollback_recommended").exists()
+    assert not stage.audit_entries.filter(action="rollback_recommended").exists()
 
 
 def test_a_delegate_signs_for_the_approver_within_the_period(gate, carol, victor, alice):

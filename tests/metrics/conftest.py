@@ -60,6 +60,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/slow":
             time.sleep(3)
             status, content_type, body = 200, "application/json", b'{"data": {"p95_ms": 1}}'
+        elif path == "/json/swinging":
+            # Across a target of 500 and back at every hit: 620, 410, 620, ... counted per full
+            # path, so that each test (its own query string) starts the swing afresh.
+            swings = self.server.swings = getattr(self.server, "swings", {})
+            swings[self.path] = swings.get(self.path, 0) + 1
+            value = b"620" if swings[self.path] % 2 else b"410"
+            status, content_type, body = 200, "application/json", b'{"p95_ms": ' + value + b"}"
         elif path == "/flaky-status":
             self.server.hits = getattr(self.server, "hits", 0) + 1
             ok = self.server.hits % 2 == 0

@@ -323,3 +323,37 @@ def test_a_batch_with_one_item_out_of_the_plain_shape_is_judged_as_the_serialize
     if answer == 400:
         assert list(response.json()["errors"]) == ["3"]
     assert Measurement.objects.filter(kpi=kpi).count() == (0 if answer == 400 else 4)
+
+
+def test_an_editor_sets_how_a_new_status_is_confirmed_and_reads_what_is_pending(client, bob, kpi):
+    client.force_login(bob)
+    url = f"/api/v1/kpis/{kpi.pk}/"
+    changed = client.patch(
+        url, {"confirm_readings": 3, "confirm_after": "00:15:00"}, content_type="application/json"
+    )
+    assert changed.status_code == 200, changed.json()
+    assert (changed.json()["confirm_readings"], changed.json()["confirm_after"]) == (3, "00:15:00")
+    kpi.refresh_from_db()
+    assert (kpi.confirm_readings, kpi.confirm_after) == (3, timedelta(minutes=15))
+
+    refused = client.patch(url, {"confirm_readings": 0}, content_type="application/json")
+    assert refused.status_code == 400 and "confirm_readings" in refused.json()["errors"]
+    assert KPI.objects.get(pk=kpi.pk).confirm_readings == 3
+
+    # What is pending is judged by the portal, never set by a client.
+    client.patch(url, {"pending_status": "breached", "flaps": 9}, content_type="application/json")
+    read = client.get(url).json()
+    assert (read["pending_status"], read["pending_since"], read["flaps"]) == (None, None, 0)
+
+
+def test_a_target_change_answers_with_the_judgement_it_leaves_pending(client, bob, kpi):
+    now = timezone.now()
+    for minutes, value in [(2, 420), (1, 450)]:
+        services.measurement_record(kpi=kpi, at=now - timedelta(minutes=minutes), value=value)
+        services.kpi_status_refresh(kpi=kpi, now=now - timedelta(minutes=minutes))
+    client.force_login(bob)
+    changed = client.patch(
+        f"/api/v1/kpis/{kpi.pk}/", {"target_value": 430}, content_type="application/json"
+    ).json()
+    # Only the latest value misses the new target: not yet enough to count as breached.
+    assert (changed["status"], changed["pending_status"]) == ("on_target", "breached")

@@ -86,7 +86,8 @@ def test_a_breach_is_announced_once_and_so_is_the_recovery(
 ):
     kpi = json_source.kpi
     now = timezone.now()
-    for minutes, value in [(0, 420), (1, 620), (2, 640), (3, 410)]:
+    # Each change holds for the two readings that confirm it.
+    for minutes, value in [(0, 420), (1, 620), (2, 640), (3, 410), (4, 400)]:
         services.measurement_record(kpi=kpi, at=now + timedelta(minutes=minutes), value=value)
         services.kpi_status_refresh(kpi=kpi, now=now + timedelta(minutes=minutes))
     kinds = list(

@@ -308,3 +308,33 @@ def test_kpi_forms_come_as_a_page_or_a_fragment_and_save_with_htmx(client, alice
         **HTMX,
     )
     assert between.status_code == 422 and "low &lt; high" in between.content.decode()
+
+
+def test_the_kpi_form_sets_how_a_new_status_is_confirmed_and_explains_bad_input(client, alice, kpi):
+    client.force_login(alice)
+    url = reverse("kpi-edit", args=[kpi.pk])
+    data = {
+        "name": kpi.name,
+        "kind": "lagging",
+        "category": "technical",
+        "unit": "ms",
+        "comparator": "lt",
+        "target_value": "500",
+        "cadence": "1 00:00:00",
+    }
+    form = client.get(url, **HTMX).content.decode()
+    assert 'name="confirm_readings"' in form and 'name="confirm_after"' in form
+    bad = client.post(url, {**data, "confirm_readings": "0", "confirm_after": "soon"}, **HTMX)
+    page = bad.content.decode()
+    assert bad.status_code == 422
+    assert "At least 1 reading (1 changes the status at once)." in page
+    assert "Enter a duration, e.g. 00:15:00 for 15 minutes." in page
+    kpi.refresh_from_db()
+    assert (kpi.confirm_readings, kpi.confirm_after) == (2, None)
+
+    saved = client.post(url, {**data, "confirm_readings": "3", "confirm_after": "00:15:00"}, **HTMX)
+    assert saved.status_code == 200
+    kpi.refresh_from_db()
+    assert (kpi.confirm_readings, kpi.confirm_after) == (3, timedelta(minutes=15))
+    detail = client.get(kpi.get_absolute_url()).content.decode()
+    assert "Once 3 readings in a row agree, or the new status holds for 15 minutes" in detail

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from metrics.models import KPI, KPIStatus
-from metrics.status import kpi_status
+from metrics.status import Confirmation, kpi_status, kpi_status_confirmed
 
 NOW = timezone.now()
 
@@ -65,3 +65,43 @@ def test_a_sustained_target_needs_every_value_in_the_window():
     assert kpi_status(sustained, values(0.5, 1.5, 0.3), now=NOW) == KPIStatus.WARNING
     assert kpi_status(sustained, values(0.5, 0.4), now=NOW) == KPIStatus.WARNING  # not yet 3
     assert kpi_status(sustained, values(1.2, 0.4, 0.3), now=NOW) == KPIStatus.BREACHED
+
+
+def test_a_new_judgement_counts_once_the_last_readings_each_judged_it_as_they_came_in():
+    on_target = kpi(status=KPIStatus.ON_TARGET, confirm_readings=2)
+    pending = kpi_status_confirmed(on_target, values(600, 400), now=NOW)
+    assert pending == Confirmation(
+        KPIStatus.ON_TARGET, pending=KPIStatus.BREACHED, since=NOW, held=1
+    )
+    step = timedelta(minutes=10)
+    assert kpi_status_confirmed(on_target, values(600, 610, 400), now=NOW) == Confirmation(
+        KPIStatus.BREACHED, since=NOW - step, held=2
+    )
+    # Back to the status it has: at once, nothing pending.
+    assert kpi_status_confirmed(on_target, values(400, 600), now=NOW) == Confirmation(
+        KPIStatus.ON_TARGET
+    )
+
+
+def test_a_sustained_target_is_confirmed_on_each_readings_own_window():
+    sustained = kpi(status=KPIStatus.WARNING, sustain_values=2, confirm_readings=2)
+    # The newest two values meet the target, but the reading before saw a miss in its window.
+    confirmation = kpi_status_confirmed(sustained, values(0.1, 0.2, 600), now=NOW)
+    assert (confirmation.status, confirmation.pending) == (KPIStatus.WARNING, KPIStatus.ON_TARGET)
+    confirmed = kpi_status_confirmed(sustained, values(0.1, 0.2, 0.3, 600), now=NOW)
+    assert confirmed.status == KPIStatus.ON_TARGET
+
+
+def test_no_data_stale_and_no_numeric_target_change_at_once():
+    assert kpi_status_confirmed(kpi(status=KPIStatus.NO_DATA), values(600), now=NOW).status == (
+        KPIStatus.BREACHED
+    )
+    old = [(NOW - timedelta(hours=3), 100.0)]
+    assert kpi_status_confirmed(kpi(status=KPIStatus.BREACHED), old, now=NOW).status == (
+        KPIStatus.STALE
+    )
+    assert kpi_status_confirmed(kpi(status=KPIStatus.STALE), values(600), now=NOW).status == (
+        KPIStatus.BREACHED
+    )
+    untargeted = kpi(status=KPIStatus.UNJUDGED, confirm_readings=5)
+    assert kpi_status_confirmed(untargeted, values(600), now=NOW).status == KPIStatus.BREACHED
