@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.db import models
 
 from core.words import DURATION_EXAMPLE, duration_exact_words, duration_read
 
@@ -41,3 +42,9 @@ class DurationWordsField(forms.DurationField):
         if duration <= timedelta(0):
             raise forms.ValidationError(self.error_messages["not_positive"], code="not_positive")
         return duration
+
+
+# For a ModelAdmin or inline: its duration fields are read and shown in words too.
+DURATION_FORMFIELD_OVERRIDES = {
+    models.DurationField: {"form_class": DurationWordsField, "widget": DurationWordsInput}
+}
