@@ -26,6 +26,13 @@ _PART = re.compile(r"(\d+(?:\.\d+)?|an?)?\s*([a-z]+)")
 _SEPARATORS = re.compile(r"\s*(?:,|\band\b)\s*|\s+")
 
 
+def number_words(value: float) -> str:
+    """A number as people write it: up to four decimals, no trailing zeros, thousands
+    grouped: "0.01", "1,250", "99.99"."""
+    text = f"{float(value):,.4f}".rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
 def duration_words(duration: timedelta, *, parts: int = 2) -> str:
     """`duration` in words, its largest `parts` units: "2 days 3 hours", "40 minutes",
     "1 minute 30 seconds"; under a second reads "less than a second"."""
