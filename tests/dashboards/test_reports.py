@@ -251,3 +251,15 @@ def test_two_runs_at_once_send_one_report(erin, programme, project_a):
     assert sorted(sent) == [0, 1]
     assert len(mail.outbox) == 1
     assert StatusReportDelivery.objects.count() == 1
+
+
+def test_every_pdf_page_footer_names_the_project_as_written(client, alice, busy_project):
+    busy_project.code = "PROVIDER-API"
+    busy_project.name = 'Provider "API" <v2> \\ café'
+    busy_project.save()
+    client.force_login(alice)
+    response = client.get(reverse("project-report-pdf", args=[busy_project.pk]))
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages]
+    footer = 'Waymark weekly status: PROVIDER-API Provider "API" <v2> \\ café'
+    assert all(footer in page for page in pages), pages
+    assert not any("u00" in page or "\\u" in page for page in pages)
