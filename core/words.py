@@ -2,7 +2,7 @@
 out, and durations written by people are read."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -10,8 +10,10 @@ from django.utils.dateparse import parse_duration
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
-# How a moment reads everywhere: "3 Dec 2026, 08:12 CET", in the reader's time zone.
+# How a moment reads everywhere: "3 Dec 2026, 08:12 CET", in the reader's time zone; a day
+# without a time: "3 Dec 2026".
 MOMENT_FORMAT = "j M Y, H:i T"
+DAY_FORMAT = "j M Y"
 
 DURATION_EXAMPLE = "Write a duration such as '15 minutes' or '1 day'."
 
@@ -92,6 +94,27 @@ def duration_read(text: str) -> timedelta:
 def moment_words(moment: datetime) -> str:
     """`moment` as people read it, in the reader's time zone: "3 Dec 2026, 08:12 CET"."""
     return date_format(timezone.localtime(moment), MOMENT_FORMAT)
+
+
+def day_words(day: date) -> str:
+    """A calendar day as people read it: "3 Dec 2026"."""
+    return date_format(day, DAY_FORMAT)
+
+
+def value_words(value) -> str:
+    """A recorded value of any kind as people read it: moments and days as above, durations in
+    words, yes or no, numbers without trailing zeros; text as it is."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return moment_words(value)
+    if isinstance(value, date):
+        return day_words(value)
+    if isinstance(value, timedelta):
+        return duration_words(value, parts=len(_UNITS))
+    if isinstance(value, float):
+        return number_words(value)
+    return str(value)
 
 
 def ago_words(moment: datetime, *, now: datetime | None = None) -> str:
