@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.template import Context, Template
 from django.utils import timezone
 
 from core.words import (
@@ -76,3 +77,15 @@ def test_recency_reads_as_time_ago():
     now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
     assert ago_words(now - timedelta(hours=2, minutes=5), now=now) == "2 hours ago"
     assert ago_words(now - timedelta(seconds=20), now=now) == "just now"
+
+
+def test_templates_write_moments_durations_and_recency_in_words():
+    template = Template("{% load words %}{{ at|moment }} · every {{ every|duration }}")
+    at = datetime(2026, 12, 3, 7, 12, 31, 893546, tzinfo=UTC)
+    with timezone.override("Europe/Paris"):
+        text = template.render(Context({"at": at, "every": timedelta(minutes=5)}))
+    assert text == "3 Dec 2026, 08:12 CET · every 5 minutes"
+    recent = Template("{% load words %}{{ at|ago }}").render(
+        Context({"at": timezone.now() - timedelta(hours=2, minutes=1)})
+    )
+    assert recent == "2 hours ago"
