@@ -205,15 +205,15 @@ def _signed(who: str, after: dict, names: Names) -> str:
 
 
 def _decided(who: str, after: dict) -> str:
-    decision = _label(Decision, after.get("decision"))
-    sentence = f"The gate was decided {decision} when {who} signed"
-    conditions = [c for c in after.get("conditions") or [] if c]
-    if conditions:
-        sentence += ", on the conditions: " + "; ".join(conditions)
+    sentence = f"The gate was decided {_label(Decision, after.get('decision'))}"
     against = after.get("overridden_recommendation")
     if against:
-        sentence += f", against the {_label(Recommendation, against)} recommendation"
-    return sentence.rstrip(".") + "."
+        sentence += f" against the {_label(Recommendation, against)} recommendation"
+    sentence += f" when {who} signed."
+    conditions = [c.strip().rstrip(".") for c in after.get("conditions") or [] if c.strip()]
+    if conditions:
+        sentence += " Conditions: " + "; ".join(conditions) + "."
+    return sentence
 
 
 def _condition_changed(who: str, before: dict, after: dict, names: Names) -> str:

@@ -113,8 +113,16 @@ def test_a_decision_and_a_delegation(gate, people):
         },
     )
     assert decided == (
-        "The gate was decided CONDITIONAL GO when Sam Lee signed, on the conditions: "
-        "Rollback rehearsed."
+        "The gate was decided CONDITIONAL GO when Sam Lee signed. Conditions: Rollback rehearsed."
+    )
+    overridden = read(
+        gate,
+        "decided",
+        actor=sam,
+        after={"decision": "go", "overridden_recommendation": "inconclusive"},
+    )
+    assert overridden == (
+        "The gate was decided GO against the INCONCLUSIVE recommendation when Sam Lee signed."
     )
     until = datetime(2026, 12, 10, 17, 0, tzinfo=UTC)
     with timezone.override("Europe/Paris"):
