@@ -12,7 +12,7 @@ from core.people import display_name
 from core.words import duration_words
 from gates.models import CriterionKind, Gate, Recommendation
 from metrics import selectors as metric_selectors
-from metrics.models import Comparator
+from metrics.models import Comparator, target_words
 from metrics.status import confirm_words, freshness_window, has_held, value_meets
 from projects.models import ChecklistItem
 
@@ -76,9 +76,7 @@ class GateEvaluation:
 
 def condition_words(criterion) -> str:
     """A KPI criterion's condition in words: "at most 200", "between 1 and 5"."""
-    if criterion.comparator == Comparator.BETWEEN:
-        return f"between {criterion.threshold:g} and {criterion.threshold_high:g}"
-    return f"{Comparator(criterion.comparator).label} {criterion.threshold:g}"
+    return target_words(criterion.comparator, criterion.threshold, criterion.threshold_high)
 
 
 def evaluate_gate(gate: Gate, *, now: datetime | None = None) -> GateEvaluation:

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.people import display_name
-from metrics.models import KPI, Comparator, comparator_constraints
+from metrics.models import KPI, Comparator, comparator_constraints, target_words
 from projects.models import Phase, Project, Role
 from risks.models import Risk
 
@@ -231,6 +231,14 @@ class GateCriterion(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def condition_display(self) -> str:
+        """A KPI criterion's condition in words ("at most 200 ms"); "" for other kinds."""
+        if self.comparator is None:
+            return ""
+        unit = self.kpi.unit if self.kpi_id else ""
+        return target_words(self.comparator, self.threshold, self.threshold_high, unit)
 
     def clean(self) -> None:
         gate_project = self.gate.project_id if self.gate_id else None

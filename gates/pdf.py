@@ -1,7 +1,6 @@
 """The gate record as a PDF, for the file of the decision."""
 
 import io
-import json
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -108,18 +107,18 @@ def gate_pdf(record: dict) -> bytes:
             styles["Heading2"],
         ),
     ]
-    rows = [["#", "When (UTC)", "Who", "What", "Details"]]
+    # What happened, in words; the entries' full content is in the CSV and JSON exports.
+    rows = [["#", "When", "What happened", "Entry hash"]]
     for e in audit["entries"]:
         rows.append(
             [
                 str(e["sequence"]),
-                p(e["at_utc"], small),
-                p(e["actor"], small),
-                p(e["action"], small),
-                p(json.dumps(e["after"])[:300], small),
+                p(e["at_display"], small),
+                p(e["sentence"], small),
+                p(e["entry_hash"][:16] + "…", small),
             ]
         )
-    story.append(_table(rows, [8 * mm, 34 * mm, 30 * mm, 30 * mm, 76 * mm]))
+    story.append(_table(rows, [8 * mm, 30 * mm, 112 * mm, 28 * mm]))
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title=f"{record['project']} {record['name']}").build(
         story

@@ -4,7 +4,9 @@ carries the signer's printed name, the date and time with its time zone, and its
 from django.utils import timezone
 
 from core.people import display_name
+from core.words import moment_words
 from gates import evidence, selectors, services
+from gates.audit_words import audit_sentences
 from gates.evaluation import evaluate_gate
 from gates.models import Gate, SignOffDecision
 
@@ -56,6 +58,7 @@ def gate_record(gate: Gate) -> dict:
     signoffs = list(
         gate.signoffs.select_related("signer", "on_behalf_of", "evidence").order_by("signed_at")
     )
+    entries = list(gate.audit_entries.select_related("actor").order_by("sequence"))
     return {
         "gate": gate.pk,
         "project": gate.project.code,
@@ -116,13 +119,15 @@ def gate_record(gate: Gate) -> dict:
                 {
                     "sequence": e.sequence,
                     "at_utc": e.at.isoformat(),
+                    "at_display": moment_words(e.at),
                     "actor": display_name(e.actor, ""),
                     "action": e.get_action_display(),
+                    "sentence": sentence,
                     "before": e.before,
                     "after": e.after,
                     "entry_hash": e.entry_hash,
                 }
-                for e in gate.audit_entries.select_related("actor").order_by("sequence")
+                for e, sentence in zip(entries, audit_sentences(entries), strict=True)
             ],
         },
     }

@@ -1,5 +1,6 @@
 """Reads of gates that pages share."""
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from core.people import PORTAL, display_name
 from gates import policy, rules
+from gates.audit_words import audit_sentences
 from gates.evidence import EvidenceComparison, compare
 from gates.facts import GateFact
 from gates.models import (
@@ -139,6 +141,36 @@ def gate_status_facts(pipeline: list[Gate]) -> list[GateFact]:
             reapproved=getattr(gate, "reapproved", False),
         )
         for gate in pipeline
+    ]
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    entry: GateAuditEntry
+    sentence: str  # what happened, in words
+    technical: str  # what the entry records, as JSON: before, after and its hashes
+
+
+def gate_audit_rows(*, gate: Gate) -> list[AuditRow]:
+    """The gate's audit trail in order, each entry as a sentence beside what it records."""
+    entries = list(gate.audit_entries.select_related("actor").order_by("sequence"))
+    return [
+        AuditRow(
+            entry=entry,
+            sentence=sentence,
+            technical=json.dumps(
+                {
+                    "action": entry.action,
+                    "before": entry.before,
+                    "after": entry.after,
+                    "previous_hash": entry.previous_hash,
+                    "entry_hash": entry.entry_hash,
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+        )
+        for entry, sentence in zip(entries, audit_sentences(entries), strict=True)
     ]
 
 

@@ -64,7 +64,7 @@ def _context(request, gate, form=None, problem=""):
             advice=evaluation.recommendation,
         ),
         "problem": problem,
-        "audit": list(gate.audit_entries.select_related("actor").order_by("sequence")),
+        "audit": selectors.gate_audit_rows(gate=gate),
         "chain_intact": intact,
         "chain_message": chain_message,
         "may_attest": project_policy.can_edit_project(request.user, gate.project)

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 
+from core.forms import DURATION_FORMFIELD_OVERRIDES, DurationWordsField
+from core.words import duration_words
 from metrics import services
 from metrics.models import KPI, Measurement, MeasurementHour, MetricSource
 from projects.admin import ProjectScopedAdmin, ProjectScopedInline, RecordedByServicesAdmin
@@ -18,6 +20,7 @@ class MetricSourceForm(forms.ModelForm):
     class Meta:
         model = MetricSource
         fields = ["kpi", "kind", "config", "secret", "interval", "is_active"]
+        field_classes = {"interval": DurationWordsField}
 
     def clean_secret(self):
         new_secret = self.cleaned_data["secret"]
@@ -29,6 +32,7 @@ class MetricSourceInline(ProjectScopedInline, admin.StackedInline):
     form = MetricSourceForm
     project_path = "project"  # from the parent KPI
     extra = 0
+    formfield_overrides = DURATION_FORMFIELD_OVERRIDES
 
 
 @admin.register(KPI)
@@ -41,9 +45,10 @@ class KPIAdmin(ProjectScopedAdmin):
         "baseline_text",
         "target_display",
         "unit",
-        "cadence",
+        "cadence_words",
         "owner_title",
     ]
+    formfield_overrides = DURATION_FORMFIELD_OVERRIDES
     list_filter = ["category", "kind", "critical", "project"]
     search_fields = ["name", "description", "method", "target_text", "owner_title"]
     list_select_related = ["project"]
@@ -70,6 +75,10 @@ class KPIAdmin(ProjectScopedAdmin):
     def target_display(self, kpi: KPI) -> str:
         return kpi.target_display
 
+    @admin.display(description="expected every", ordering="cadence")
+    def cadence_words(self, kpi: KPI) -> str:
+        return duration_words(kpi.cadence)
+
 
 @admin.register(MetricSource)
 class MetricSourceAdmin(ProjectScopedAdmin):
@@ -78,7 +87,7 @@ class MetricSourceAdmin(ProjectScopedAdmin):
     list_display = [
         "kpi",
         "kind",
-        "interval",
+        "interval_words",
         "is_active",
         "health",
         "next_due_at",
@@ -88,6 +97,7 @@ class MetricSourceAdmin(ProjectScopedAdmin):
     list_filter = ["kind", "health", "is_active", "kpi__project"]
     search_fields = ["kpi__name", "last_error"]
     list_select_related = ["kpi__project"]
+    formfield_overrides = DURATION_FORMFIELD_OVERRIDES
     readonly_fields = [
         "health",
         "next_due_at",
@@ -96,6 +106,10 @@ class MetricSourceAdmin(ProjectScopedAdmin):
         "last_error_at",
         "consecutive_failures",
     ]
+
+    @admin.display(description="every", ordering="interval")
+    def interval_words(self, source: MetricSource) -> str:
+        return duration_words(source.interval)
 
 
 @admin.register(Measurement)

@@ -4,6 +4,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from core.forms import DurationWordsField
 from metrics.models import KPI, MetricSource
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -38,13 +39,9 @@ class KPIForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 2}),
             "method": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"owner_title": "Owner"}
-        help_texts = {
-            "cadence": "How often a new value is expected, e.g. 1 00:00:00 for daily or 00:05:00."
-        }
-        error_messages = {
-            "confirm_after": {"invalid": "Enter a duration, e.g. 00:15:00 for 15 minutes."}
-        }
+        field_classes = {"cadence": DurationWordsField, "confirm_after": DurationWordsField}
+        labels = {"owner_title": "Owner", "cadence": "Expected every"}
+        help_texts = {"cadence": "How often a new value is expected, e.g. 1 day or 15 minutes."}
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +72,9 @@ class MetricSourceForm(forms.ModelForm):
     class Meta:
         model = MetricSource
         fields = ["kind", "config", "secret", "interval", "is_active"]
+        field_classes = {"interval": DurationWordsField}
+        labels = {"interval": "Collect every"}
+        help_texts = {"interval": "e.g. 5 minutes or 1 hour."}
 
     def __init__(self, *args, kpi, **kwargs):
         super().__init__(*args, **kwargs)

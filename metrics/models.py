@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from core.words import number_words
 from metrics.collection.source_config import validate_source_config
 from projects.models import Phase, Project
 
@@ -25,6 +26,24 @@ class Comparator(models.TextChoices):
     GTE = "gte", "≥"
     EQ = "eq", "="
     BETWEEN = "between", "between"
+
+
+# How each comparator reads in a sentence: "below 1 %", "at most 2 s".
+COMPARATOR_WORDS = {
+    Comparator.LT: "below",
+    Comparator.LTE: "at most",
+    Comparator.GT: "above",
+    Comparator.GTE: "at least",
+    Comparator.EQ: "exactly",
+}
+
+
+def target_words(comparator: str, value: float, high: float | None = None, unit: str = "") -> str:
+    """A target or a threshold in words: "below 1 %", "at most 2 s", "between 10 and 20 ms"."""
+    unit = f" {unit}" if unit else ""
+    if comparator == Comparator.BETWEEN:
+        return f"between {number_words(value)} and {number_words(high)}{unit}"
+    return f"{COMPARATOR_WORDS[comparator]} {number_words(value)}{unit}"
 
 
 def comparator_constraints(prefix: str, comparator: str, low: str, high: str) -> list:
@@ -206,12 +225,10 @@ class KPI(models.Model):
 
     @property
     def target_display(self) -> str:
+        """The target in words ("below 500 ms"), else as the plan states it."""
         if self.comparator is None:
             return self.target_text or "—"
-        unit = f" {self.unit}" if self.unit else ""
-        if self.comparator == Comparator.BETWEEN:
-            return f"{self.target_value:g}–{self.target_value_high:g}{unit}"
-        return f"{Comparator(self.comparator).label} {self.target_value:g}{unit}"
+        return target_words(self.comparator, self.target_value, self.target_value_high, self.unit)
 
 
 class SourceKind(models.TextChoices):

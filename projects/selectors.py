@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 
 from core.people import PORTAL, display_name
+from core.words import value_words
 from projects import variance
 from projects.facts import Activity
 from projects.models import ChecklistItem, Membership, Phase, PhaseStatus, PhaseView, Project
@@ -198,9 +199,7 @@ def _display(field, value, users) -> str:
         return display_name(user, f"#{value}")
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return value_words(value)
 
 
 def _history_entry(kind, record, previous, fields, users) -> HistoryEntry | None:

@@ -82,6 +82,17 @@ def _choice(value: str, choices, what: str) -> str:
     raise ValueError(f"{what} '{value}' is not one of: {names}")
 
 
+def _date(value: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"'{value.strip()}' is not a date; write it as year-month-day, such as 2027-03-31"
+        ) from None
+
+
 def _parse_row(number: int, raw: dict, users: dict) -> _Row:
     fields: dict = {}
     problems = []
@@ -104,7 +115,7 @@ def _parse_row(number: int, raw: dict, users: dict) -> _Row:
     check("likelihood", level_from)
     check("impact", level_from)
     check("status", lambda v: _choice(v, RiskStatus.choices, "status") if v.strip() else "open")
-    check("review_by", lambda v: date.fromisoformat(v.strip()) if v.strip() else None)
+    check("review_by", _date)
 
     def owner(v):
         if not v.strip():

@@ -2,6 +2,8 @@ import json
 
 from django import template
 
+from core.words import number_words
+
 register = template.Library()
 
 
@@ -10,8 +12,7 @@ def measure(value) -> str:
     """A measured number as people write it: up to four decimals, no trailing zeros."""
     if value is None or value == "":
         return "—"
-    text = f"{float(value):,.4f}".rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
+    return number_words(value)
 
 
 @register.filter

@@ -3,6 +3,8 @@ not understood), and the draft a plan is recognised into."""
 
 from dataclasses import dataclass, field
 
+from gates.models import GateKind
+from metrics.models import KPICategory, KPIKind
 from plans.markdown.targets import Target
 from plans.markdown.timing import Span
 
@@ -61,6 +63,14 @@ class PlanKPI:
     owner: str = ""
     unit: str = ""  # as a table's Unit column states it
 
+    @property
+    def kind_label(self) -> str:
+        return KPIKind(self.kind).label
+
+    @property
+    def category_label(self) -> str:
+        return KPICategory(self.category).label
+
 
 @dataclass
 class PlanCriterion:
@@ -82,6 +92,10 @@ class PlanGate:
     derived: bool = False  # inferred (success criteria, rollout percentages), not a named gate
     blocks: list[int] = field(default_factory=list)  # ids of the blocks it was read from
     inline: bool = False  # an "Approval Gate: …" line at the end of a phase's section
+
+    @property
+    def kind_label(self) -> str:
+        return GateKind(self.kind).label
 
 
 @dataclass

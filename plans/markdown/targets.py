@@ -5,6 +5,8 @@ metric's name and its target."""
 import re
 from dataclasses import dataclass
 
+from metrics.models import target_words
+
 COMPARATORS = {
     "<": "lt",
     "<=": "lte",
@@ -61,6 +63,11 @@ class Target:
     value: float
     unit: str
     matched: str  # the words it was read from
+
+    @property
+    def words(self) -> str:
+        """The target in words, as the KPI will show it: "below 0.01 %"."""
+        return target_words(self.comparator, self.value, unit=self.unit)
 
 
 def _number(text: str) -> float:

@@ -106,7 +106,7 @@ def test_the_aad_plan_is_there_in_full():
     categories = set(KPI.objects.filter(project=aad).values_list("category", flat=True))
     assert categories == {"technical", "business", "project"}
     response_time = KPI.objects.get(project=aad, name="Average dashboard response time")
-    assert response_time.target_display == "< 2 s"
+    assert response_time.target_display == "below 2 s"
     gates = Gate.objects.filter(project=aad)
     assert gates.filter(kind="go_no_go").count() == 1
     assert gates.filter(kind="phase_exit").count() == 3

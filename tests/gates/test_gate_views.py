@@ -56,7 +56,7 @@ def sign_data(client, gate, **overrides):
 def test_the_page_shows_evidence_recommendation_and_approvers(client, victor, gate):
     client.force_login(victor)
     page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
-    assert "API p95 latency = 420 ms" in page and "needs &lt; 500" in page
+    assert "API p95 latency = 420 ms" in page and "needs below 500" in page
     assert "Recommendation by the rule: <strong>GO</strong>" in page
     assert "DBA" in page and "Verified" in page
     assert 'id="sign-form"' in page and "Sign this gate" not in page

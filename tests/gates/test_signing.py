@@ -87,7 +87,7 @@ def test_criteria_are_judged_on_the_evidence(project_a, alice):
     ]
     assert (
         "= 700" in evaluation.criteria[0].evidence
-        and "needs < 500" in evaluation.criteria[0].evidence
+        and "needs below 500" in evaluation.criteria[0].evidence
     )
     assert evaluation.criteria[3].evidence == "Foundation: 1 of 2 checklist items done"
     assert attested.pk == evaluation.criteria[4].criterion_id

@@ -328,13 +328,55 @@ def test_the_kpi_form_sets_how_a_new_status_is_confirmed_and_explains_bad_input(
     page = bad.content.decode()
     assert bad.status_code == 422
     assert "At least 1 reading (1 changes the status at once)." in page
-    assert "Enter a duration, e.g. 00:15:00 for 15 minutes." in page
+    assert "Write a duration such as &#x27;15 minutes&#x27; or &#x27;1 day&#x27;." in page
     kpi.refresh_from_db()
     assert (kpi.confirm_readings, kpi.confirm_after) == (2, None)
 
-    saved = client.post(url, {**data, "confirm_readings": "3", "confirm_after": "00:15:00"}, **HTMX)
+    saved = client.post(
+        url, {**data, "confirm_readings": "3", "confirm_after": "15 minutes"}, **HTMX
+    )
     assert saved.status_code == 200
     kpi.refresh_from_db()
     assert (kpi.confirm_readings, kpi.confirm_after) == (3, timedelta(minutes=15))
     detail = client.get(kpi.get_absolute_url()).content.decode()
     assert "Once 3 readings in a row agree, or the new status holds for 15 minutes" in detail
+
+
+def test_a_kpi_cadence_is_entered_and_shown_in_words(client, alice, kpi):
+    client.force_login(alice)
+    url = reverse("kpi-edit", args=[kpi.pk])
+    form = client.get(url, **HTMX).content.decode()
+    assert 'value="1 day"' in form and "0:00:00" not in form
+    data = {"name": kpi.name, "kind": "lagging", "category": "technical", "unit": "ms"}
+    saved = client.post(url, {**data, "cadence": "every 2 hours"}, **HTMX)
+    assert saved.status_code == 200
+    kpi.refresh_from_db()
+    assert kpi.cadence == timedelta(hours=2)
+    page = client.get(kpi.get_absolute_url()).content.decode()
+    assert "Expected every</dt><dd>2 hours</dd>" in page
+
+
+def test_a_cadence_that_cannot_be_read_is_refused_and_nothing_is_lost(client, alice, kpi):
+    client.force_login(alice)
+    data = {"name": "Renamed", "kind": "lagging", "category": "technical", "cadence": "daily-ish"}
+    refused = client.post(reverse("kpi-edit", args=[kpi.pk]), data, **HTMX)
+    page = refused.content.decode()
+    assert refused.status_code == 422
+    assert "Write a duration such as &#x27;15 minutes&#x27; or &#x27;1 day&#x27;." in page
+    assert 'value="daily-ish"' in page and 'value="Renamed"' in page
+    kpi.refresh_from_db()
+    assert kpi.name == "API p95 latency" and kpi.cadence == timedelta(days=1)
+
+
+def test_a_source_interval_is_entered_and_shown_in_words(client, alice, kpi):
+    client.force_login(alice)
+    url = reverse("kpi-source", args=[kpi.pk])
+    config = '{"url": "http://127.0.0.1:9090", "query": "up"}'
+    data = {"kind": "prometheus", "config": config, "interval": "90", "is_active": "on"}
+    saved = client.post(url, data)
+    assert saved.status_code == 302
+    source = MetricSource.objects.get(kpi=kpi)
+    assert source.interval == timedelta(minutes=90)
+    assert 'value="1 hour 30 minutes"' in client.get(url, **HTMX).content.decode()
+    page = client.get(kpi.get_absolute_url()).content.decode()
+    assert "<dt>Every</dt><dd>1 hour 30 minutes</dd>" in page

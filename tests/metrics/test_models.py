@@ -33,10 +33,16 @@ def test_a_kpi_without_a_numeric_target_keeps_the_plans_words():
     assert kpi.target_display == "No relaxation of controls"
 
 
-def test_target_display_reads_like_the_plan():
-    assert KPIFactory(comparator="lt", target_value=500, unit="ms").target_display == "< 500 ms"
-    between = KPIFactory(comparator="between", target_value=4, target_value_high=6, unit="weeks")
-    assert between.target_display == "4–6 weeks"
+def test_target_display_reads_in_words():
+    assert KPIFactory(comparator="lt", target_value=500, unit="ms").target_display == "below 500 ms"
+    assert KPIFactory(comparator="lte", target_value=2, unit="s").target_display == "at most 2 s"
+    assert KPIFactory(comparator="gte", target_value=99.9, unit="%").target_display == (
+        "at least 99.9 %"
+    )
+    assert KPIFactory(comparator="gt", target_value=0.01, unit="").target_display == "above 0.01"
+    assert KPIFactory(comparator="eq", target_value=1250, unit="").target_display == "exactly 1,250"
+    between = KPIFactory(comparator="between", target_value=10, target_value_high=20, unit="ms")
+    assert between.target_display == "between 10 and 20 ms"
 
 
 def test_kpi_cadence_must_be_positive():

@@ -131,3 +131,14 @@ def test_only_programme_managers_may_import(client, alice, erin, oscar, programm
         client.force_login(user)
         assert client.get(url(programme)).status_code == status
         assert preview(client, programme, text=AAD, action="preview").status_code == status
+
+
+def test_the_preview_states_targets_and_kinds_in_words(client, programme_manager, programme):
+    client.force_login(programme_manager)
+    page = preview(client, programme, text=AAD, action="preview").content.decode()
+    kpis = page[page.index("<h3>KPIs</h3>") : page.index("<h3>Gates</h3>")]
+    assert "below 2 s" in kpis and "below 1 %" in kpis and "at least 99.9 %" in kpis
+    assert "Lagging indicator, technical" in kpis
+    assert "lt " not in kpis and "gte " not in kpis and "lagging," not in kpis
+    gates = page[page.index("<h3>Gates</h3>") :]
+    assert "Phase exit" in gates and "phase_exit" not in gates

@@ -2,6 +2,8 @@
 conflicts, permissions and query budgets."""
 
 import json
+from datetime import UTC, date, datetime
+from unittest.mock import patch
 
 import pytest
 from django.db import connection
@@ -384,3 +386,23 @@ def test_programme_page_queries_do_not_grow_with_projects(client, alice, program
         response.content.decode().count('id="project-row-')
         == Project.objects.filter(programme=programme).count()
     )
+
+
+def test_history_shows_times_and_dates_in_words_in_the_readers_time_zone(
+    client, alice, bob, item, settings
+):
+    settings.TIME_ZONE = "Europe/Paris"
+    done_at = datetime(2026, 12, 3, 7, 12, 31, 893546, tzinfo=UTC)
+    with patch("django.utils.timezone.now", return_value=done_at):
+        services.checklist_item_set_done(item=item, done=True, by=bob)
+    services.checklist_item_update(
+        item=ChecklistItem.objects.get(pk=item.pk),
+        version=ChecklistItem.objects.get(pk=item.pk).version,
+        by=bob,
+        changes={"due": date(2027, 1, 15)},
+    )
+    client.force_login(alice)
+    page = client.get(reverse("project-history", args=[item.phase.project.pk])).content.decode()
+    assert '<td class="new">3 Dec 2026, 08:12 CET</td>' in page  # when it was done
+    assert '<td class="new">15 Jan 2027</td>' in page
+    assert ">3 Dec 2026, 08:12 CET</time>" in page

@@ -50,7 +50,7 @@ def test_project_page_shows_the_plan(client, victor, project_a):
         "Design normalized schema",
         "Data loss during bulk migration",
         "API p95 latency",
-        "&lt; 500 ms",
+        "below 500 ms",
         "Cutover go/no-go",
         "Read-only",
     ):

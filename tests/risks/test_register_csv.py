@@ -58,7 +58,11 @@ def test_any_bad_row_imports_nothing_and_every_bad_row_is_reported(project_a, al
     assert "impact: '9' is not a level" in problems[2]
     assert "Row 6: status: status 'sleeping' is not one of" in problems[3]
     assert "owner: no user called 'nobody'" in problems[3]
-    assert "review_by" in problems[3]
+    assert (
+        "review_by: '2026-13-01' is not a date; write it as year-month-day, such as 2027-03-31"
+        in problems[3]
+    )
+    assert "isoformat" not in " ".join(problems)
     assert Risk.objects.filter(project=project_a).count() == 1
 
 
