@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
 # synchronous and safe.
@@ -25,7 +26,9 @@ PHONE = {"width": 390, "height": 844}
 
 # Serious and critical violations, each as "rule: what is wrong (where)".
 AXE_RUN = """async () => {
-    const result = await axe.run(document, { resultTypes: ["violations"] });
+    const late = new Promise((resolve) => setTimeout(() => resolve(null), 20000));
+    const result = await Promise.race([axe.run(document, { resultTypes: ["violations"] }), late]);
+    if (result === null) return ["axe-core did not finish within 20 seconds"];
     return result.violations
         .filter((v) => v.impact === "serious" || v.impact === "critical")
         .map((v) => {
@@ -101,9 +104,20 @@ def page_checks(axe_source):
     problems: list[str] = []
 
     def check(page, step: str) -> None:
-        page.evaluate(axe_source)
-        found = page.evaluate(AXE_RUN)
-        problems.extend(f"{step} at {page.url}: {violation}" for violation in found)
+        # A step may be taken while the page is still going to the next one (a redirect after
+        # a save): the page checked is the one it arrives at.
+        for _attempt in range(3):
+            page.wait_for_load_state("load")
+            try:
+                page.evaluate(axe_source)
+                found = page.evaluate(AXE_RUN)
+            except PlaywrightError as error:
+                if "context was destroyed" not in str(error):
+                    raise
+            else:
+                problems.extend(f"{step} at {page.url}: {violation}" for violation in found)
+                return
+        problems.append(f"{step} at {page.url}: the page kept navigating; it was not checked")
 
     yield check, problems
     assert problems == [], "Pages the journey looked at have problems:\n" + "\n".join(problems)
@@ -120,14 +134,16 @@ def screenshot(request, browser, page_checks):
     def take(page, step: str, full_page: bool = True) -> Path:
         path = ARTIFACTS / f"{test_name}-{step}.png"
         page.screenshot(path=str(path), full_page=full_page)
-        check(page, step)
-        phone = browser.new_context(
-            viewport=PHONE, storage_state=page.context.storage_state(), java_script_enabled=True
-        )
+        scripts = getattr(page.context, "scripts_enabled", True)
+        if scripts:
+            check(page, step)
+        phone = browser.new_context(viewport=PHONE, storage_state=page.context.storage_state())
         try:
             narrow = phone.new_page()
             narrow.goto(page.url)
             narrow.wait_for_load_state("load")
+            if not scripts:
+                check(narrow, step)
             overflow = narrow.evaluate(OVERFLOW)
             narrow.screenshot(path=str(ARTIFACTS / f"{test_name}-{step}-390.png"), full_page=True)
             if overflow:
@@ -156,6 +172,8 @@ def new_page(browser, transactional_db):
 
     def open_page(**context_options):
         context = browser.new_context(**context_options)
+        # Pages without JavaScript are checked in a second page that has it (`screenshot`).
+        context.scripts_enabled = context_options.get("java_script_enabled", True)
         contexts.append(context)
         page = context.new_page()
         page.on("console", note)
