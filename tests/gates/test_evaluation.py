@@ -53,7 +53,7 @@ def test_a_kpi_criterion_counts_once_its_verdict_holds_as_the_kpi_confirms_a_cha
     (pending,) = evaluate_gate(gate, now=now).criteria
     assert (pending.result, pending.confirmed) == (Result.NOT_MET, False)
     assert pending.evidence.endswith(
-        "(needs < 500); not yet confirmed: it counts once it holds for 3 readings (2 so far)"
+        "(needs below 500); not yet confirmed: it counts once it holds for 3 readings (2 so far)"
     )
 
     MeasurementFactory(kpi=kpi, value=930, at=now)
@@ -92,6 +92,6 @@ def test_the_gate_page_and_the_kpi_page_tell_the_same_story_of_an_unconfirmed_br
     gate_page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
     assert "Not met" in gate_page
     assert (
-        "(needs &lt; 500); not yet confirmed: it counts once it holds for 2 readings (1 so far)"
+        "(needs below 500); not yet confirmed: it counts once it holds for 2 readings (1 so far)"
         in (gate_page)
     )
