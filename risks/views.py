@@ -32,21 +32,25 @@ FORM_PAGE = "risks/form_page.html"
 RISK_CHANGED = "riskUpdated"  # the heatmap refreshes on it
 
 
-def _register_context(request, *, projects, project=None, programme=None, query=None) -> dict:
-    """The register page's context for the filters in `query` (the request's, by default)."""
-    query = request.GET if query is None else query
+def _register_page(*, projects, query) -> tuple:
+    """The filters in `query` and the page of the register they ask for."""
     filters = selectors.RegisterFilters.from_query(query)
-    residual = query.get("view") == "residual"
+    register = Paginator(
+        selectors.risk_register(projects=projects, filters=filters),
+        settings.RISK_REGISTER_PAGE_SIZE,
+    ).get_page(query.get("page"))
+    return filters, register
+
+
+def _register_context(request, *, projects, project=None, programme=None) -> dict:
+    filters, register = _register_page(projects=projects, query=request.GET)
+    residual = request.GET.get("view") == "residual"
     heatmap = selectors.risk_heatmap(projects=projects, residual=residual)
     base = (
         reverse("risk-register", args=[project.pk])
         if project
         else reverse("programme-risks", args=[programme.slug])
     )
-    register = Paginator(
-        selectors.risk_register(projects=projects, filters=filters),
-        settings.RISK_REGISTER_PAGE_SIZE,
-    ).get_page(query.get("page"))
     return {
         "project": project,
         "programme": programme or project.programme,
@@ -115,14 +119,12 @@ def _row(request, risk, *, status=200):
 def _register_heading_oob(request: HttpRequest, project) -> str:
     """The register's heading, counted anew under the filters of the page the person is on,
     to swap out of band."""
-    query = QueryDict(urlsplit(request.htmx.current_url or "").query)
-    context = _register_context(
-        request,
+    filters, register = _register_page(
         projects=project_policy.visible_projects(request.user).filter(pk=project.pk),
-        project=project,
-        query=query,
+        query=QueryDict(urlsplit(request.htmx.current_url or "").query),
     )
-    return render_to_string(f"{PAGE}#register-heading", {**context, "oob": True}, request)
+    context = {"filters": filters, "register_page": register, "oob": True}
+    return render_to_string(f"{PAGE}#register-heading", context, request)
 
 
 @require_http_methods(["GET", "POST"])
