@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 
 from core.words import DURATION_EXAMPLE, duration_exact_words, duration_read
@@ -10,6 +11,10 @@ from core.words import DURATION_EXAMPLE, duration_exact_words, duration_read
 
 class DurationWordsInput(forms.TextInput):
     """A duration shown as words ("1 day", "5 minutes"), to be edited as words."""
+
+    def __init__(self, attrs=None):
+        # Marked as a duration for what reads the page (the form walk's kinds of value).
+        super().__init__({"data-kind": "duration", **(attrs or {})})
 
     def format_value(self, value):
         if isinstance(value, timedelta):
@@ -48,3 +53,38 @@ class DurationWordsField(forms.DurationField):
 DURATION_FORMFIELD_OVERRIDES = {
     models.DurationField: {"form_class": DurationWordsField, "widget": DurationWordsInput}
 }
+
+
+class ConstraintErrorsBesideFields:
+    """A ModelForm whose model's check constraints name the field their error shows beside
+    (`constraint_fields`: constraint name to field). Django reports a constraint's error above
+    the form; an end before its start, or a target without a comparator, is the end's or the
+    target's to show, next to where it is corrected."""
+
+    constraint_fields: dict[str, str] = {}
+
+    def _post_clean(self):
+        super()._post_clean()
+        errors = self._errors.get(NON_FIELD_ERRORS)
+        if not errors:
+            return
+        beside = {
+            str(constraint.get_violation_error_message()): self.constraint_fields[constraint.name]
+            for constraint in self._meta.model._meta.constraints
+            if constraint.name in self.constraint_fields
+        }
+        above = []
+        for error in errors.as_data():
+            field = next((beside[m] for m in error.messages if m in beside), None)
+            if field in self.fields:
+                self._errors.setdefault(field, self.error_class(renderer=self.renderer))
+                self._errors[field].extend(error.messages)
+                self.cleaned_data.pop(field, None)
+            else:
+                above.append(error)
+        if above:
+            self._errors[NON_FIELD_ERRORS] = self.error_class(
+                above, error_class="nonfield", renderer=self.renderer
+            )
+        else:
+            del self._errors[NON_FIELD_ERRORS]

@@ -4,13 +4,21 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from core.forms import DurationWordsField
+from core.forms import ConstraintErrorsBesideFields, DurationWordsField
 from metrics.models import KPI, MetricSource
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class KPIForm(forms.ModelForm):
+class KPIForm(ConstraintErrorsBesideFields, forms.ModelForm):
+    constraint_fields = {
+        "kpi_cadence_positive": "cadence",
+        "kpi_between_has_ordered_bounds": "target_value_high",
+        "kpi_comparator_has_value": "target_value",
+        "kpi_confirm_readings_in_range": "confirm_readings",
+        "kpi_confirm_after_positive": "confirm_after",
+    }
+
     class Meta:
         model = KPI
         fields = [
@@ -55,7 +63,12 @@ class KPIForm(forms.ModelForm):
         return KPI._meta.get_field("confirm_readings").default if value is None else value
 
 
-class MetricSourceForm(forms.ModelForm):
+class MetricSourceForm(ConstraintErrorsBesideFields, forms.ModelForm):
+    constraint_fields = {
+        "metric_source_interval_at_least_10s": "interval",
+        "metric_source_interval_at_most_366_days": "interval",
+    }
+
     """A KPI's source. The secret is write-only: never sent back to the browser."""
 
     config = forms.CharField(

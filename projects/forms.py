@@ -1,6 +1,7 @@
 from django import forms
 from django.db.models import Max
 
+from core.forms import ConstraintErrorsBesideFields
 from projects.models import ChecklistItem, Phase, Project
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -20,7 +21,12 @@ class VersionedForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
-class ProjectOverviewForm(VersionedForm):
+class ProjectOverviewForm(ConstraintErrorsBesideFields, VersionedForm):
+    constraint_fields = {
+        "project_baseline_ends_after_start": "baseline_end",
+        "project_currency_is_iso_code": "currency",
+    }
+
     class Meta:
         model = Project
         fields = [
@@ -52,7 +58,13 @@ class ProjectOverviewForm(VersionedForm):
         labels = {"manager_name": "Project manager (as the plan names them)"}
 
 
-class PhaseForm(VersionedForm):
+class PhaseForm(ConstraintErrorsBesideFields, VersionedForm):
+    constraint_fields = {
+        "phase_baseline_ends_after_start": "baseline_end",
+        "phase_forecast_ends_after_start": "forecast_end",
+        "phase_actual_end_only_when_done": "actual_end",
+    }
+
     class Meta:
         model = Phase
         fields = [

@@ -1,11 +1,14 @@
 from django import forms
 
+from core.forms import ConstraintErrorsBesideFields
 from risks.models import MitigationAction, Risk
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class RiskForm(forms.ModelForm):
+class RiskForm(ConstraintErrorsBesideFields, forms.ModelForm):
+    constraint_fields = {"risk_likelihood_1_to_5": "likelihood", "risk_impact_1_to_5": "impact"}
+
     reason = forms.CharField(
         label="Reason for the change",
         required=False,

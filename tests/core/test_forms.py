@@ -1,7 +1,9 @@
-"""The duration field every form of the site uses: words in, words shown."""
+"""Form fields and rules every form of the site uses: durations in words, in and out; rules
+between fields shown beside the field they name."""
 
 from datetime import timedelta
 
+import pytest
 from django import forms
 
 from core.forms import DurationWordsField
@@ -42,3 +44,24 @@ def test_the_current_value_is_shown_in_words():
     assert 'value="1 day"' in str(form["every"])
     form = EveryForm(initial={"every": timedelta(minutes=5)})
     assert 'value="5 minutes"' in str(form["every"])
+
+
+@pytest.mark.django_db
+def test_a_rule_between_fields_shows_its_error_beside_the_field_it_names(project_a):
+    from projects.forms import PhaseForm
+    from tests.factories import PhaseFactory
+
+    phase = PhaseFactory(project=project_a, order=1)
+    data = {"name": phase.name, "status": "planned", "version": phase.version}
+    form = PhaseForm(
+        {**data, "baseline_start": "2026-03-02", "baseline_end": "2026-03-01"}, instance=phase
+    )
+    assert not form.is_valid()
+    assert form.errors["baseline_end"] == ["The baseline end must not be before its start."]
+    assert form.non_field_errors() == []
+    assert "baseline_end" not in form.cleaned_data
+
+    # A rule the form names no field for stays above the form.
+    form.constraint_fields = {}
+    form.full_clean()
+    assert form.non_field_errors() == ["The baseline end must not be before its start."]
