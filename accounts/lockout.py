@@ -2,10 +2,11 @@
 
 from axes.helpers import get_cool_off, get_lockout_message
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+
+from accounts.forms import LoginForm
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
@@ -22,7 +23,7 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
         return render(
             request,
             "registration/login.html",
-            {"form": AuthenticationForm(request), "locked_out": get_lockout_message()},
+            {"form": LoginForm(request), "locked_out": get_lockout_message()},
             status=settings.AXES_HTTP_RESPONSE_CODE,
         )
     return HttpResponse(get_lockout_message(), status=settings.AXES_HTTP_RESPONSE_CODE)
