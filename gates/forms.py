@@ -1,4 +1,7 @@
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
 
 from core.people import display_name
 from gates.models import OVERRIDDEN_RECOMMENDATIONS, SignOffDecision
@@ -42,16 +45,23 @@ class SignForm(forms.Form):
 
 
 class DelegateForm(forms.Form):
-    delegate = forms.ModelChoiceField(queryset=None, label="Delegate to")
+    delegate = forms.ModelChoiceField(
+        queryset=None,
+        label="Delegate to",
+        empty_label="Choose someone…",
+        error_messages={
+            "required": "Choose who may sign for you.",
+            "invalid_choice": "Choose one of the project's members.",
+        },
+    )
     until = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label="Until",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"required": "Say until when they may sign for you."},
     )
 
     def __init__(self, *args, gate, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-        from django.db.models import Q
-
         self.fields["delegate"].queryset = (
             get_user_model()
             .objects.filter(is_active=True)
@@ -61,11 +71,11 @@ class DelegateForm(forms.Form):
             )
             .exclude(pk=user.pk)
             .distinct()
+            .order_by("first_name", "last_name", "username")
         )
+        self.fields["delegate"].label_from_instance = display_name
 
     def clean_until(self):
-        from django.utils import timezone
-
         until = self.cleaned_data["until"]
         if until <= timezone.now():
             raise forms.ValidationError("The delegation must end in the future.")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.sessions import session_renew
 from core.htmx import redirect_after_save
 from core.people import display_name
+from core.words import moment_words
 from gates import conditions, evidence, policy, selectors, services, staleness
 from gates.evaluation import evaluate_gate
 from gates.forms import ConditionForm, DelegateForm, SignForm
@@ -27,7 +28,7 @@ from projects.policy import Action
 PAGE = "gates/gate_detail.html"
 
 
-def _context(request, gate, form=None, problem=""):
+def _context(request, gate, form=None, problem="", delegate_form=None):
     evaluation = evaluate_gate(gate)
     pack = evidence.evidence_pack(gate, evaluation)
     holders = policy.slot_holders(gate)
@@ -47,7 +48,7 @@ def _context(request, gate, form=None, problem=""):
         "approvers": approvers,
         "delegation": delegation,
         "may_delegate": is_approver and gate.state in (GateState.DRAFT, GateState.OPEN),
-        "members": gate.project.memberships.select_related("user").exclude(user=request.user),
+        "delegate_form": delegate_form or DelegateForm(gate=gate, user=request.user),
         "groups": selectors.approver_groups(gate, holders, signoffs),
         "own_work": barred.get(request.user.pk, ""),
         "unfillable": policy.unfillable_slots(holders, barred=barred),
@@ -300,26 +301,27 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def gate_delegate(request: HttpRequest, pk: int) -> HttpResponse:
     gate = policy.get_gate_for(request.user, pk)
     form = DelegateForm(request.POST, gate=gate, user=request.user)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("gate-detail", pk=gate.pk)
-    try:
-        services.gate_delegate(
-            gate=gate,
-            delegator=request.user,
-            delegate=form.cleaned_data["delegate"],
-            until=form.cleaned_data["until"],
-            by=request.user,
-        )
-    except (services.GateRefused, ValidationError) as refused:
-        messages.error(request, "; ".join(getattr(refused, "messages", [str(refused)])))
-    else:
-        who = form.cleaned_data["delegate"]
-        messages.success(
-            request,
-            f"{display_name(who)} may sign for you until "
-            f"{form.cleaned_data['until']:%d %b %Y %H:%M}.",
-        )
+    if form.is_valid():
+        try:
+            services.gate_delegate(
+                gate=gate,
+                delegator=request.user,
+                delegate=form.cleaned_data["delegate"],
+                until=form.cleaned_data["until"],
+                by=request.user,
+            )
+        except (services.GateRefused, ValidationError) as refused:
+            form.add_error(None, "; ".join(getattr(refused, "messages", [str(refused)])))
+        else:
+            who = form.cleaned_data["delegate"]
+            messages.success(
+                request,
+                f"{display_name(who)} may sign for you until "
+                f"{moment_words(form.cleaned_data['until'])}.",
+            )
+            return redirect("gate-detail", pk=gate.pk)
+    # The page again, the form open with what was chosen and what to correct.
+    return render(request, PAGE, _context(request, gate, delegate_form=form), status=422)
     return redirect("gate-detail", pk=gate.pk)
 
 

@@ -283,11 +283,16 @@ def test_delegating_from_the_gate_page_puts_it_in_the_delegates_inbox(client, ca
     assert gate.name in client.get(reverse("inbox")).content.decode()
     page = client.get(reverse("gate-detail", args=[gate.pk])).content.decode()
     assert "You sign for" in page
+    client.force_login(carol)
     bad = client.post(
         reverse("gate-delegate", args=[gate.pk]),
         {"delegate": victor.pk, "until": "2000-01-01T00:00"},
     )
-    assert bad.status_code == 302
+    # The page again, the form open with the choice kept and the error beside the date.
+    assert bad.status_code == 422
+    page = bad.content.decode()
+    assert "The delegation must end in the future." in page
+    assert f'<option value="{victor.pk}" selected>' in page
 
 
 def test_the_api_and_the_pdf_carry_signatures_with_name_time_zone_and_meaning(client, carol, gate):
