@@ -29,12 +29,16 @@ class PlanImportForm(forms.Form):
             raise forms.ValidationError("Upload a file or paste the plan, not both.")
         if not upload and not text.strip():
             raise forms.ValidationError("Upload a Markdown file or paste the plan's text.")
+        # What is wrong with the file or the text shows beside it.
+        where = "file" if upload else "text"
         if upload and upload.size > reader.MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size:,} bytes; plans up to {reader.MAX_BYTES:,} are read."
+            self.add_error(
+                where,
+                f"The file is {upload.size:,} bytes; plans up to {reader.MAX_BYTES:,} are read.",
             )
+            return cleaned
         try:
             cleaned["source"] = reader.decode(upload.read() if upload else text)
         except reader.NotAPlan as error:
-            raise forms.ValidationError(str(error)) from error
+            self.add_error(where, str(error))
         return cleaned
