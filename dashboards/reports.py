@@ -5,6 +5,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -17,12 +18,20 @@ from dashboards.models import StatusReportDelivery, StatusReportSubscription, St
 from dashboards.selectors import RAG_ORDER, ProjectStatusRow, project_activity, project_status_rows
 from gates import selectors as gate_selectors
 from metrics import selectors as metric_selectors
+from metrics.svg import kpi_trend_svg
 from projects import policy, variance
 from projects.facts import Activity
 from projects.models import Programme, Project
 from risks import selectors as risk_selectors
+from risks.selectors import Heatmap
+from risks.svg import heatmap_svg
 
 logger = logging.getLogger(__name__)
+
+
+# A KPI's trend over the report's week is drawn from at most this many points (2-hour buckets).
+TREND_POINTS = 85
+REPORT_DAYS = 7
 
 
 @dataclass
@@ -36,10 +45,36 @@ class ProjectReport:
     gates_decided: list  # gates.models.Gate decided in the week
     gates_pending: list  # gates.models.Gate still to decide
     changes: list[Activity]
+    heatmap: Heatmap  # of the project's unresolved risks
+    trends: dict[int, list]  # per KPI id, its values in the week (metrics.selectors.SeriesPoint)
+    window: tuple[datetime, datetime]  # the week the report covers
 
     @property
     def project(self) -> Project:
         return self.row.project
+
+    @cached_property
+    def trend_pictures(self) -> list[tuple]:
+        """(KPI, its week as an SVG picture) for each measured KPI with values in the week."""
+        since, until = self.window
+        pictures = [
+            (
+                kpi,
+                kpi_trend_svg(
+                    kpi,
+                    self.trends.get(kpi.pk, []),
+                    since=since,
+                    until=until,
+                    span_words=f"{REPORT_DAYS} days",
+                ),
+            )
+            for kpi in self.measured_kpis
+        ]
+        return [(kpi, picture) for kpi, picture in pictures if picture]
+
+    @cached_property
+    def heatmap_picture(self):
+        return heatmap_svg(self.heatmap)
 
     @property
     def measured_kpis(self) -> list:
@@ -80,6 +115,11 @@ class WeeklyReport:
             (rag, sum(section.row.rag == rag for section in self.sections)) for rag in RAG_ORDER[:3]
         ]
 
+    @cached_property
+    def heatmap_picture(self):
+        """The unresolved risks of every project in the report, as one heatmap."""
+        return heatmap_svg(Heatmap.combined([section.heatmap for section in self.sections]))
+
 
 CHANGES_PER_PROJECT = 12
 
@@ -89,7 +129,7 @@ def weekly_report(
 ) -> WeeklyReport:
     """The weekly status report of `projects` (a programme's, or one project's) over the seven
     days up to `now`: a constant number of queries for any number of projects."""
-    since = now - timedelta(days=7)
+    since = now - timedelta(days=REPORT_DAYS)
     today = timezone.localdate(now)
     rows = project_status_rows(projects=projects, today=today)
     ids = Project.objects.filter(pk__in=[row.project.pk for row in rows])
@@ -100,6 +140,11 @@ def weekly_report(
     ).order_by("-taken_on"):
         last_week.setdefault(snapshot.project_id, snapshot)  # the newest in the window
     kpis = metric_selectors.kpi_report_lines(projects=ids, since=since)
+    measured = [kpi.pk for lines in kpis.values() for kpi in lines if kpi.latest_value is not None]
+    trends = metric_selectors.kpi_series_many(
+        kpi_ids=measured, since=since, until=now, buckets=TREND_POINTS
+    )
+    heatmaps = risk_selectors.risk_heatmaps(projects=ids)
     risks = risk_selectors.top_risks(projects=ids, limit=5)
     changes: dict[int, list[Activity]] = {}
     for entry in project_activity(projects=ids, since=since):
@@ -113,6 +158,9 @@ def weekly_report(
             gates_decided=[g for g in row.pipeline if g.decided_at and g.decided_at >= since],
             gates_pending=[g for g in row.pipeline if g.state in gate_selectors.PENDING_STATES],
             changes=changes.get(row.project.pk, []),
+            heatmap=heatmaps.get(row.project.pk, Heatmap.empty()),
+            trends={kpi.pk: trends.get(kpi.pk, []) for kpi in kpis.get(row.project.pk, [])},
+            window=(since, now),
         )
         for row in rows
     ]

@@ -235,6 +235,12 @@ def members_fingerprint(objects) -> str:
     return fingerprint(",".join(str(obj.pk) for obj in objects))
 
 
+def tiles_fingerprint(tiles) -> str:
+    """Which KPI tiles a live list holds, in which order, and which of them are pinned (the
+    pinned ones are a group of their own)."""
+    return fingerprint(",".join(f"{tile.kpi.pk}{'p' if tile.pinned else ''}" for tile in tiles))
+
+
 @dataclass
 class ProgrammeStatus:
     programme: Programme
@@ -251,7 +257,7 @@ class ProgrammeStatus:
 
     @property
     def tiles_fingerprint(self) -> str:
-        return members_fingerprint(tile.kpi for tile in self.kpi_tiles)
+        return tiles_fingerprint(self.kpi_tiles)
 
 
 def programme_status(
@@ -288,17 +294,23 @@ class ProjectDashboard:
     row: ProjectStatusRow
     phases: list[Phase]
     heatmap: object  # risks.selectors.Heatmap
-    kpi_tiles: list  # metrics.selectors.KPITile
+    kpi_tiles: list  # metrics.selectors.KPITile, those the reader pinned first
     activity: list[Activity]
 
 
-def project_dashboard(*, project: Project, today: date) -> ProjectDashboard:
-    """Everything the project status page shows, in a constant number of queries."""
+def project_kpi_tiles(*, project: Project, user: User) -> list:
+    """Every KPI of the project as a tile, those `user` pinned first: two queries."""
+    one = Project.objects.filter(pk=project.pk)
+    return metric_selectors.kpi_tiles(projects=one, watch_only=False, limit=None, pinned_by=user)
+
+
+def project_dashboard(*, project: Project, user: User, today: date) -> ProjectDashboard:
+    """Everything the project status page shows `user`, in a constant number of queries."""
     one = Project.objects.filter(pk=project.pk)
     return ProjectDashboard(
         row=project_status_rows(projects=one, today=today)[0],
         phases=list(phase_list_for_project(project=project)),
         heatmap=risk_selectors.risk_heatmap(projects=one),
-        kpi_tiles=metric_selectors.kpi_tiles(projects=one, watch_only=False, limit=None),
+        kpi_tiles=project_kpi_tiles(project=project, user=user),
         activity=project_activity(projects=one, limit=15),
     )

@@ -28,6 +28,7 @@ urlpatterns = [
     path("help/status/", views.status_help, name="status-help"),
     path("projects/<int:pk>/status/", views.project_status, name="project-status"),
     path("projects/<int:pk>/status/live/", views.project_status_live, name="project-status-live"),
+    path("kpis/<int:pk>/pin/", views.kpi_pin, name="kpi-pin"),
     path("projects/<int:pk>/report/", views.project_report, name="project-report"),
     path(
         "projects/<int:pk>/report.md", views.project_report, {"fmt": "md"}, name="project-report-md"

@@ -10,10 +10,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from core.htmx import fragment_or_page
+from core.htmx import focus_after_swap, fragment_or_page
 from dashboards import reports, selectors, status
 from gates import selectors as gate_selectors
+from metrics import policy as metric_policy
 from metrics import selectors as metric_selectors
+from metrics import services as metric_services
 from projects import charts, policy
 from projects import selectors as project_selectors
 from projects import views as project_views
@@ -97,17 +99,29 @@ def _live_changes(request: HttpRequest, partial: str, context: dict, lists: dict
 PROJECT_STATUS_PAGE = "dashboards/project_status.html"
 
 
+def _kpi_tiles_context(tiles: list) -> dict:
+    """What the project dashboard's KPI tiles need: the tiles (pinned first) and their
+    fingerprint; each tile has its pin button."""
+    return {
+        "kpi_tiles": tiles,
+        "tiles_fingerprint": selectors.tiles_fingerprint(tiles),
+        "one_project": True,
+        "may_pin": True,
+    }
+
+
 def _project_status_context(request: HttpRequest, project: Project) -> dict:
-    dashboard = selectors.project_dashboard(project=project, today=timezone.localdate())
+    dashboard = selectors.project_dashboard(
+        project=project, user=request.user, today=timezone.localdate()
+    )
     return {
         "project": project,
         "dashboard": dashboard,
         "row": dashboard.row,
         "timeline": charts.phase_timeline(dashboard.phases),
         "heatmap_figure": risk_charts.heatmap_figure(dashboard.heatmap),
-        "tiles_fingerprint": selectors.members_fingerprint(t.kpi for t in dashboard.kpi_tiles),
-        "one_project": True,
         "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
+        **_kpi_tiles_context(dashboard.kpi_tiles),
     }
 
 
@@ -128,6 +142,25 @@ def project_status_live(request: HttpRequest, pk: int) -> HttpResponse:
     context = _project_status_context(request, project)
     lists = {"kpi-tiles": context["tiles_fingerprint"]}
     return _live_changes(request, f"{PROJECT_STATUS_PAGE}#live-update", context, lists)
+
+
+@require_POST
+@login_required
+def kpi_pin(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pin a KPI first on its project's dashboard for the user, or unpin it: a preference of
+    their own, for anyone who may see the project."""
+    kpi = metric_policy.get_kpi_for(request.user, pk)
+    pinned = request.POST.get("pinned")
+    if pinned not in {"1", "0"}:
+        return HttpResponse("Say whether to pin (1) or unpin (0) the KPI.", status=400)
+    metric_services.kpi_pin_set(kpi=kpi, user=request.user, pinned=pinned == "1")
+    if not request.htmx:
+        done = "pinned first" if pinned == "1" else "no longer pinned"
+        messages.success(request, f"“{kpi.name}” is {done} on your dashboard.")
+        return redirect(f"{reverse('project-status', args=[kpi.project_id])}#kpi-tile-{kpi.pk}")
+    tiles = selectors.project_kpi_tiles(project=kpi.project, user=request.user)
+    response = render(request, f"{PROJECT_STATUS_PAGE}#kpi-tiles", _kpi_tiles_context(tiles))
+    return focus_after_swap(response, f"kpi-pin-{kpi.pk}")
 
 
 REPORT_FORMATS = {"md": "text/markdown; charset=utf-8", "pdf": "application/pdf"}

@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin
 
+from core.admin import SuperuserOnlyAdmin
 from core.forms import DURATION_FORMFIELD_OVERRIDES, DurationWordsField
 from core.words import duration_words
 from metrics import services
-from metrics.models import KPI, Measurement, MeasurementHour, MetricSource
+from metrics.models import KPI, KPIPin, Measurement, MeasurementHour, MetricSource
 from projects.admin import ProjectScopedAdmin, ProjectScopedInline, RecordedByServicesAdmin
 
 
@@ -145,3 +146,12 @@ class MeasurementHourAdmin(RecordedByServicesAdmin):
     list_display = ["kpi", "hour", "count", "low", "high", "partials"]
     list_filter = ["kpi__project"]
     list_select_related = ["kpi__project"]
+
+
+@admin.register(KPIPin)
+class KPIPinAdmin(SuperuserOnlyAdmin):
+    """Which KPIs each person pinned on a project's dashboard: a preference, not project data."""
+
+    list_display = ["user", "kpi", "created_at"]
+    search_fields = ["user__username", "kpi__name", "kpi__project__code"]
+    list_select_related = ["user", "kpi"]

@@ -381,3 +381,24 @@ class MeasurementHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi_id} {self.hour:%Y-%m-%d %H}h: {self.count} values"
+
+
+class KPIPin(models.Model):
+    """A KPI one person pinned on its project's dashboard: their pinned KPIs show first, for
+    them alone."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kpi_pins"
+    )
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="pins")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "KPI pin"
+        ordering = ["user", "kpi"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kpi"], name="kpi_pin_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi} pinned by {self.user}"

@@ -9,6 +9,7 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    Exists,
     Func,
     IntegerField,
     Max,
@@ -30,6 +31,7 @@ from metrics.models import (
     KPI,
     KPICategory,
     KPIKind,
+    KPIPin,
     KPIStatus,
     Measurement,
     MeasurementHour,
@@ -439,6 +441,7 @@ STATUS_SEVERITY = Case(
 class KPITile:
     kpi: KPI  # with latest_value
     series: list[SeriesPoint]
+    pinned: bool = False  # pinned by the person the tiles were read for
 
     @property
     def figure(self) -> dict:
@@ -456,18 +459,25 @@ def kpi_tiles(
     limit: int | None = 12,
     days: int = 7,
     buckets: int = 56,
+    pinned_by=None,
 ) -> list[KPITile]:
     """Sparkline tiles, worst status first: with `watch_only` the KPIs that matter most
-    (critical ones, and any breached or at risk), else all. Each carries its last `days`
-    reduced in SQL to at most `buckets` points. Two queries, whatever the number of KPIs or
-    measurements."""
+    (critical ones, and any breached or at risk), else all; with `pinned_by` (a user), the
+    KPIs they pinned first. Each carries its last `days` reduced in SQL to at most `buckets`
+    points. Two queries, whatever the number of KPIs, pins or measurements."""
     kpis = KPI.objects.filter(project__in=projects)
     if watch_only:
         kpis = kpis.filter(Q(critical=True) | Q(status__in=(KPIStatus.BREACHED, KPIStatus.WARNING)))
+    order = ["severity", "-critical", "project__code", "name"]
+    if pinned_by is not None and pinned_by.is_authenticated:
+        kpis = kpis.annotate(
+            pinned=Exists(KPIPin.objects.filter(kpi=OuterRef("pk"), user=pinned_by))
+        )
+        order.insert(0, "-pinned")
     kpis = list(
         kpis_with_latest(kpis.select_related("project"))
         .annotate(severity=STATUS_SEVERITY)
-        .order_by("severity", "-critical", "project__code", "name")[:limit]
+        .order_by(*order)[:limit]
     )
     until = timezone.now()
     series = kpi_series_many(
@@ -476,7 +486,7 @@ def kpi_tiles(
         until=until,
         buckets=buckets,
     )
-    return [KPITile(kpi, series[kpi.pk]) for kpi in kpis]
+    return [KPITile(kpi, series[kpi.pk], pinned=getattr(kpi, "pinned", False)) for kpi in kpis]
 
 
 def kpi_report_lines(*, projects: QuerySet[Project], since: datetime) -> dict[int, list[KPI]]:

@@ -13,7 +13,15 @@ from core.words import duration_words
 from metrics import selectors as metric_selectors
 from metrics import status
 from metrics.collection import collectors
-from metrics.models import KPI, KPIStatus, Measurement, MetricSource, SourceHealth, SourceKind
+from metrics.models import (
+    KPI,
+    KPIPin,
+    KPIStatus,
+    Measurement,
+    MetricSource,
+    SourceHealth,
+    SourceKind,
+)
 from notifications import services as notification_services
 from notifications.models import NotificationKind
 from projects import selectors as project_selectors
@@ -405,3 +413,13 @@ def metric_source_save(*, source: MetricSource) -> MetricSource:
     source.next_due_at = timezone.now()
     source.save()
     return source
+
+
+@transaction.atomic
+def kpi_pin_set(*, kpi: KPI, user, pinned: bool) -> None:
+    """Pin `kpi` on its project's dashboard for `user` (it shows first, for them), or unpin it.
+    Pinning twice is pinning once."""
+    if pinned:
+        KPIPin.objects.get_or_create(user=user, kpi=kpi)
+    else:
+        KPIPin.objects.filter(user=user, kpi=kpi).delete()

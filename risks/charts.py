@@ -3,9 +3,8 @@
 import plotly.graph_objects as go
 
 from core.charts import figure_spec
-from risks.models import Impact, Likelihood
 from risks.scoring import band_of
-from risks.selectors import Heatmap
+from risks.selectors import IMPACT_WORDS, LIKELIHOOD_WORDS, Heatmap
 
 BAND_COLOURS = {"low": "#cfe8d5", "medium": "#fbe7b5", "high": "#f6c2a0", "critical": "#ef9a9a"}
 
@@ -13,8 +12,7 @@ BAND_COLOURS = {"low": "#cfe8d5", "medium": "#fbe7b5", "high": "#f6c2a0", "criti
 def heatmap_figure(heatmap: Heatmap) -> dict:
     """Cells coloured by the band of their score, each showing how many risks sit in it.
     Likelihood rises upwards, impact to the right."""
-    impacts = [label.split(" · ")[1] for _, label in Impact.choices]
-    likelihoods = [label.split(" · ")[1] for _, label in Likelihood.choices]
+    impacts, likelihoods = IMPACT_WORDS, LIKELIHOOD_WORDS
     bands = ["low", "medium", "high", "critical"]
     z, text, custom = [], [], []
     for likelihood in range(1, 6):

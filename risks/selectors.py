@@ -167,23 +167,55 @@ class Heatmap:
     def total(self) -> int:
         return sum(map(sum, self.counts))
 
+    @classmethod
+    def empty(cls, residual: bool = False) -> "Heatmap":
+        return cls([[0] * 5 for _ in range(5)], residual)
 
-def risk_heatmap(*, projects: QuerySet[Project], residual: bool = False) -> Heatmap:
-    """How many unresolved risks sit in each cell, counted in the database; with `residual`,
-    at the position their done mitigation actions leave them."""
+    @classmethod
+    def combined(cls, heatmaps: list["Heatmap"], residual: bool = False) -> "Heatmap":
+        """The heatmaps of several projects as one: their counts added cell by cell."""
+        counts = [
+            [sum(heatmap.counts[row][column] for heatmap in heatmaps) for column in range(5)]
+            for row in range(5)
+        ]
+        return cls(counts, residual)
+
+
+def _heatmap_cells(projects: QuerySet[Project], residual: bool, *group_by: str):
+    """The unresolved risks of `projects` counted per (likelihood, impact) cell (and per
+    `group_by`), in the database; with `residual`, at the position their done mitigation
+    actions leave them."""
     risks = Risk.objects.filter(project__in=projects, status__in=OPEN_STATUSES)
     if residual:
         risks = risks.annotate(cell_l=_residual("likelihood"), cell_i=_residual("impact"))
     else:
         risks = risks.annotate(cell_l=F("likelihood"), cell_i=F("impact"))
-    counts = [[0] * 5 for _ in range(5)]
-    for cell in risks.values("cell_l", "cell_i").annotate(n=Count("pk")).order_by():
+    return risks.values(*group_by, "cell_l", "cell_i").annotate(n=Count("pk")).order_by()
+
+
+def risk_heatmap(*, projects: QuerySet[Project], residual: bool = False) -> Heatmap:
+    """How many unresolved risks of `projects`, together, sit in each cell: one query."""
+    counts = Heatmap.empty(residual).counts
+    for cell in _heatmap_cells(projects, residual):
         counts[cell["cell_l"] - 1][cell["cell_i"] - 1] = cell["n"]
     return Heatmap(counts, residual)
 
 
+def risk_heatmaps(*, projects: QuerySet[Project], residual: bool = False) -> dict[int, Heatmap]:
+    """Per project id, the heatmap of its own unresolved risks: one query for any number of
+    projects. A project without unresolved risks is absent (`Heatmap.empty()` reads as one)."""
+    counts: dict[int, list[list[int]]] = {}
+    for cell in _heatmap_cells(projects, residual, "project_id"):
+        grid = counts.setdefault(cell["project_id"], Heatmap.empty(residual).counts)
+        grid[cell["cell_l"] - 1][cell["cell_i"] - 1] = cell["n"]
+    return {project_id: Heatmap(grid, residual) for project_id, grid in counts.items()}
+
+
 LIKELIHOOD_LABELS = [label for _, label in Likelihood.choices]
 IMPACT_LABELS = [label for _, label in Impact.choices]
+# The levels' words alone ("Rare", "Severe"): what a heatmap's axes read.
+LIKELIHOOD_WORDS = [label.split(" · ")[1] for label in LIKELIHOOD_LABELS]
+IMPACT_WORDS = [label.split(" · ")[1] for label in IMPACT_LABELS]
 
 
 def risk_detail(*, risk_id: int) -> Risk:

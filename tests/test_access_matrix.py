@@ -31,7 +31,7 @@ from dashboards.models import StatusReportDelivery, StatusReportSubscription, St
 from gates import services as gate_services
 from gates.evidence import evidence_pack, pack_store
 from gates.models import ApproverGroup
-from metrics.models import MeasurementHour
+from metrics.models import KPI, KPIPin, MeasurementHour
 from notifications.models import Notification, NotificationMute
 from projects import policy
 from projects.models import Membership, Phase, PhaseView, Project
@@ -130,6 +130,8 @@ PAGES: dict[str, Rule] = {
     "project-history": page(V, target="project"),
     "project-status": page(V, target="project"),
     "project-status-live": page(V, target="project"),
+    # A KPI pinned first on the dashboard: a preference of their own, for anyone who sees it.
+    "kpi-pin": page(post=V, target="kpi"),
     "project-plan-export": page(V, target="project"),
     # The whole project, members and audit trails too: its managers'.
     "project-export": page(M, target="project"),
@@ -417,6 +419,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
     # Values are entered by hand, never changed or removed.
     "metrics.measurement": AdminScope("measurement", change=NOBODY, delete=NOBODY),
     "metrics.measurementhour": AdminScope("measurement_hour", **READ_ONLY),
+    "metrics.kpipin": AdminScope("kpi_pin", **SUPERUSER_ONLY),
     "gates.gate": AdminScope("gate", add=M, change=M, delete=M),
     "gates.gatecriterion": AdminScope("criterion", add=M, change=M, delete=M),
     "gates.gateapprover": AdminScope("approver", add=M, change=M, delete=M),
@@ -437,6 +440,7 @@ PROJECTLESS = {
     "notification",
     "mute",
     "phase_view",
+    "kpi_pin",
     "snapshot",
     "subscription",
     "delivery",
@@ -615,6 +619,7 @@ def user_rows(user) -> dict:
         "phase_view": PhaseView.objects.get_or_create(
             user=user, phase=Phase.objects.first(), defaults={"expanded": False}
         )[0],
+        "kpi_pin": KPIPin.objects.get_or_create(user=user, kpi=KPI.objects.first())[0],
         "subscription": subscription,
         "delivery": StatusReportDelivery.objects.create(
             subscription=subscription, week=timezone.localdate(), claimed_at=timezone.now()

@@ -16,7 +16,7 @@ from dashboards.models import StatusReportDelivery, StatusReportSubscription, St
 from gates import services as gate_services
 from gates.evidence import evidence_pack, pack_store
 from gates.models import ApproverGroup, Gate
-from metrics.models import MetricSource
+from metrics.models import KPIPin, MetricSource
 from notifications import services as notification_services
 from notifications.models import NotificationMute
 from projects.models import PhaseView
@@ -84,6 +84,7 @@ def populate(project, user):
     )
     NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")
     PhaseView.objects.create(user=user, phase=phase, expanded=False)
+    KPIPin.objects.create(user=user, kpi=kpi)
     StatusSnapshot.objects.create(project=project, taken_on=timezone.localdate(), rag="amber")
     subscription = StatusReportSubscription.objects.create(user=user, project=project)
     StatusReportDelivery.objects.create(

@@ -1,12 +1,14 @@
 """The weekly status report: page, Markdown, PDF, and the weekly e-mail sent once."""
 
 import io
+import re
 import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -14,6 +16,7 @@ from pypdf import PdfReader
 from dashboards import reports
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from gates.models import Decision, GateState
+from tests.dashboards.test_status_pages import populate
 from tests.factories import (
     GateFactory,
     KPIFactory,
@@ -132,6 +135,124 @@ def test_pdf_download_is_a_real_pdf_with_the_report_text(client, erin, programme
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "Weekly status: Platform Migrations" in text
     assert "p95 write latency" in text and "Data loss at cutover" in text
+
+
+@pytest.fixture
+def measured_week(busy_project):
+    """A week of p95 write latency, rising from 12 ms to 19 ms, and a KPI without values."""
+    kpi = busy_project.kpis.get(name="p95 write latency")
+    now = timezone.now()
+    for days, value in ((6, 12), (4, 14), (2, 17)):
+        MeasurementFactory(kpi=kpi, at=now - timedelta(days=days), value=value)
+    errors = KPIFactory(project=busy_project, name="Error rate", unit="%", target_value=1)
+    MeasurementFactory(kpi=errors, at=now - timedelta(days=3), value=0.4)
+    MeasurementFactory(kpi=errors, at=now - timedelta(hours=2), value=0.3)
+    KPIFactory(project=busy_project, name="Cutover rehearsals")  # no values: no picture
+    return busy_project
+
+
+def pictures(html: str, css_class: str) -> list[str]:
+    """The aria-labels of the report's <svg> pictures of `css_class`."""
+    return re.findall(rf'<svg [^>]*class="{css_class}" role="img" aria-label="([^"]*)"', html)
+
+
+def test_report_draws_each_measured_kpis_week_and_the_risk_heatmap(client, alice, measured_week):
+    client.force_login(alice)
+    page = client.get(reverse("project-report", args=[measured_week.pk])).content.decode()
+    assert pictures(page, "trend") == [
+        "p95 write latency, 7 days: from 12 ms to 19 ms, target below 15 ms",
+        "Error rate, 7 days: from 0.4 % to 0.3 %, target below 1 %",
+    ]
+    assert "Cutover rehearsals" not in " ".join(pictures(page, "trend"))
+    assert "No values yet: Cutover rehearsals." in page
+    assert pictures(page, "heatmap") == [
+        "Risk heatmap of likelihood by impact, 1 unresolved risk: 1 likely, of severe impact"
+    ]
+
+
+def test_a_report_without_values_or_risks_draws_no_picture(client, alice, project_a):
+    KPIFactory(project=project_a, name="Cutover rehearsals")
+    client.force_login(alice)
+    page = client.get(reverse("project-report", args=[project_a.pk])).content.decode()
+    assert "<svg" not in page
+    assert "No values yet: Cutover rehearsals." in page and "No unresolved risks." in page
+
+
+def test_the_programme_report_draws_its_risks_together(client, erin, programme, measured_week):
+    other = ProjectFactory(programme=programme, code="C", name="Cache")
+    other.memberships.create(user=erin, role="executive")
+    RiskFactory(project=other, key="R1", title="Stale reads", likelihood=4, impact=5)
+    client.force_login(erin)
+    page = client.get(reverse("programme-report", args=[programme.slug])).content.decode()
+    heatmaps = pictures(page, "heatmap")
+    assert heatmaps[0] == (
+        "Risk heatmap of likelihood by impact, 2 unresolved risks: 2 likely, of severe impact"
+    )
+    assert len(heatmaps) == 3  # the programme's, then each project's
+
+
+def test_report_queries_do_not_grow_with_projects_kpis_values_or_risks(
+    client, erin, programme, project_a, django_assert_max_num_queries
+):
+    populate(project_a, n=1)
+    client.force_login(erin)
+    urls = [
+        reverse("programme-report", args=[programme.slug]),
+        reverse("project-report", args=[project_a.pk]),
+    ]
+    few = []
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        few.append(len(queries))
+    for n in range(5):
+        project = ProjectFactory(programme=programme)
+        populate(project, n=n)
+        populate(project_a, n=n)
+    for url, budget in zip(urls, few, strict=True):
+        with django_assert_max_num_queries(budget):
+            page = client.get(url).content.decode()
+        assert pictures(page, "trend") and pictures(page, "heatmap")
+    programme_page = client.get(urls[0]).content.decode()
+    assert len(pictures(programme_page, "trend")) == 2 * 6 + 2 * 5  # A's 12 KPIs, 2 each else
+    assert len(pictures(programme_page, "heatmap")) == 1 + 6
+
+
+def pdf_drawing(content: bytes) -> tuple[int, int, str]:
+    """(bitmap images, dashed lines, text) of a PDF: what its pages draw, forms followed, and
+    the text pypdf reads."""
+    reader = PdfReader(io.BytesIO(content))
+    images, dashed, seen = 0, 0, set()
+
+    def walk(stream, resources):
+        nonlocal images, dashed
+        dashed += len(re.findall(rb"\[5 4\] 0 d", stream))  # the targets' stroke-dasharray
+        for reference in ((resources or {}).get("/XObject") or {}).values():
+            if reference.idnum in seen:
+                continue
+            seen.add(reference.idnum)
+            xobject = reference.get_object()
+            if xobject.get("/Subtype") == "/Image":
+                images += 1
+            else:
+                walk(xobject.get_data(), xobject.get("/Resources"))
+
+    for page in reader.pages:
+        walk(page.get_contents().get_data(), page.get("/Resources"))
+    return images, dashed, "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_pdf_draws_the_pictures_as_vectors_with_their_words(client, alice, measured_week):
+    client.force_login(alice)
+    response = client.get(reverse("project-report-pdf", args=[measured_week.pk]))
+    assert response.status_code == 200
+    images, dashed, text = pdf_drawing(response.content)
+    assert images == 0  # no picture is a bitmap
+    assert dashed == 2  # each measured KPI's target, drawn as a dashed vector line
+    # The pictures' words are text in the PDF: axes, days, values with their units.
+    for words in ("Impact →", "Likelihood ↑", "Almost certain", "Severe", "17.5 ms", "0.75 %"):
+        assert words in text, words
+    assert "No values yet: Cutover rehearsals." in text  # named, not drawn
 
 
 def test_programme_report_lists_only_projects_the_reader_may_see(

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gates.models import Decision, GateState
+from metrics import services as metric_services
 from metrics.models import KPIStatus
 from projects.models import Project
 from tests.factories import (
@@ -274,7 +275,7 @@ def test_kpi_tiles_without_values_are_one_line_and_a_lone_value_draws_no_dot(
     page = client.get(reverse("project-status", args=[project_a.pk])).content.decode()
 
     def tile(kpi):
-        return re.search(rf'<a [^>]*id="kpi-tile-{kpi.pk}".*?</a>', page, re.S)[0]
+        return re.search(rf'<div [^>]*id="kpi-tile-{kpi.pk}".*?</a>', page, re.S)[0]
 
     assert "no-data" in tile(silent) and "kpi-tile-value" not in tile(silent)
     assert "sparkline" not in tile(silent) and "No data" in tile(silent)
@@ -282,7 +283,9 @@ def test_kpi_tiles_without_values_are_one_line_and_a_lone_value_draws_no_dot(
     assert 'class="sparkline"' in tile(steady)
 
 
-def test_project_dashboard_queries_do_not_grow_with_kpis_risks_or_gates(client, alice, project_a):
+def test_project_dashboard_queries_do_not_grow_with_kpis_risks_gates_or_pins(
+    client, alice, bob, project_a, django_assert_max_num_queries
+):
     client.force_login(alice)
     populate(project_a, n=1)
     url = reverse("project-status", args=[project_a.pk])
@@ -290,9 +293,16 @@ def test_project_dashboard_queries_do_not_grow_with_kpis_risks_or_gates(client, 
         client.get(url)
     for n in range(5):
         populate(project_a, n=n)
-    with CaptureQueriesContext(connection) as large:
-        client.get(url)
-    assert len(large) == len(small)
+    kpis = list(project_a.kpis.order_by("pk"))
+    for kpi in kpis[3:8]:
+        metric_services.kpi_pin_set(kpi=kpi, user=alice, pinned=True)
+    metric_services.kpi_pin_set(kpi=kpis[0], user=bob, pinned=True)
+    with django_assert_max_num_queries(len(small)):
+        page = client.get(url).content.decode()
+    pinned = page.split('id="kpi-group-pinned"', 1)[1].split('id="kpi-group-others"', 1)[0]
+    assert sorted(map(int, re.findall(r'\bid="kpi-tile-(\d+)"', pinned))) == [
+        kpi.pk for kpi in kpis[3:8]
+    ]
 
 
 def test_project_dashboard_live_poll(client, alice, project_a):

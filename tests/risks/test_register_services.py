@@ -60,6 +60,29 @@ def test_a_done_action_lowers_the_residual_position_only(project_a):
     assert heatmap.counts[1][4] == 1
 
 
+def test_each_projects_heatmap_counts_as_the_register_does_in_one_query(
+    project_a, project_b, django_assert_num_queries
+):
+    from projects.models import Project
+    from risks import selectors
+
+    make_risk(project_a, likelihood=5, impact=5)
+    make_risk(project_a, likelihood=5, impact=5)
+    make_risk(project_a, likelihood=2, impact=3, status="closed")  # resolved: not counted
+    make_risk(project_b, likelihood=1, impact=4)
+    projects = Project.objects.filter(pk__in=[project_a.pk, project_b.pk])
+    with django_assert_num_queries(1):
+        heatmaps = selectors.risk_heatmaps(projects=projects)
+    for project in (project_a, project_b):
+        one = Project.objects.filter(pk=project.pk)
+        assert heatmaps[project.pk] == selectors.risk_heatmap(projects=one)
+    assert heatmaps[project_a.pk].counts[4][4] == 2 and heatmaps[project_a.pk].total == 2
+    assert heatmaps[project_b.pk].counts[0][3] == 1
+    assert selectors.Heatmap.combined(list(heatmaps.values())) == selectors.risk_heatmap(
+        projects=projects
+    )
+
+
 @pytest.fixture
 def managed(project_a, alice):
     project_a.manager = alice
