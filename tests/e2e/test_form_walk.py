@@ -106,6 +106,7 @@ BUTTONS = {
     "risk-escalation-check": "Check escalations now",
     "risk-action-toggle": "the tick box of a mitigation action",
     "kpi-source-test": "Test the source",
+    "kpi-pin": "Pin and Unpin on a KPI's tile",
     "gate-open": "Open for sign-off",
     "gate-reapproval": "Open a re-approval round",
     "criterion-attest": "I attest this",
