@@ -137,6 +137,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.sessions.SessionLifetimeMiddleware",
+    # Every page in its reader's time zone (accounts/time_zones.py).
+    "accounts.time_zones.TimeZoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
