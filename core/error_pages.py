@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 
 NOT_FOUND = "This page does not exist, or it belongs to a project you are not a member of."
 REFUSED = "You may not do this."
+CSRF_REFUSED = (
+    "This form was open too long, or your session changed since it was shown (you logged in "
+    "or out, perhaps in another tab). Nothing was saved: reload the page and send it again."
+)
 SERVER_ERROR = "Something went wrong on our side. Nothing you did caused it; try again in a moment."
 # When the 500 page itself cannot be rendered (its template is what broke).
 _BARE_500 = (
@@ -53,6 +57,16 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     if answer:
         return answer
     context = {"message": message, "back": _back(request)}
+    return render(request, "403.html", context, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form sent without a valid token, said in plain words (Django's
+    `reason` is for developers, and is logged by Django already)."""
+    answer = error_answer(request, status=403, message=CSRF_REFUSED)
+    if answer:
+        return answer
+    context = {"message": CSRF_REFUSED, "back": _back(request), "form_refused": True}
     return render(request, "403.html", context, status=403)
 
 
