@@ -141,6 +141,8 @@ MIDDLEWARE = [
     "accounts.time_zones.TimeZoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # With DEBUG on, a missing page is the site's page too (core/error_pages.py).
+    "core.error_pages.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
