@@ -318,9 +318,11 @@ STORAGES = {
     },
 }
 
-# E-mail: EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587.
-_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+# E-mail: EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587. With DEBUG, each
+# e-mail is written to a file under var/mail/ (not into the worker's log, which it would flood).
+_email = env.email_url("EMAIL_URL", default="filemail://" if DEBUG else "smtp://localhost:25")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
