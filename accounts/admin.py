@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Profile
 from accounts.tokens import api_token_revoke
 from core.admin import SuperuserOnlyAdmin
 
@@ -25,3 +25,15 @@ class ApiTokenAdmin(SuperuserOnlyAdmin):
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
             api_token_revoke(token=token)
+
+
+@admin.register(Profile)
+class ProfileAdmin(SuperuserOnlyAdmin):
+    """People choose their preferences on their "Your settings" page; here they are read."""
+
+    list_display = ["user", "time_zone"]
+    list_filter = ["time_zone"]
+    search_fields = ["user__username", "time_zone"]
+    list_select_related = ["user"]
+    fields = ["user", "time_zone"]
+    readonly_fields = ["user", "time_zone"]

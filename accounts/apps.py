@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import sessions  # noqa: F401  (signal receivers)
+        from accounts import sessions, time_zones  # noqa: F401  (signal receivers)

@@ -1,4 +1,4 @@
-"""Personal API tokens."""
+"""Personal API tokens, and each person's preferences."""
 
 from django.conf import settings
 from django.db import models
@@ -30,3 +30,17 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Profile(models.Model):
+    """A person's own preferences: how the portal reads to them. Made on their first choice;
+    without one, the portal's defaults apply."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    # An IANA zone name ("Europe/Berlin"); empty: the portal's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

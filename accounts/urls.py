@@ -13,6 +13,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/settings/", views.your_settings, name="your-settings"),
     path("account/tokens/", views.api_tokens, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api-token-revoke"),
 ]

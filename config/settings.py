@@ -137,8 +137,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.sessions.SessionLifetimeMiddleware",
+    # Every page in its reader's time zone (accounts/time_zones.py).
+    "accounts.time_zones.TimeZoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # With DEBUG on, a missing page is the site's page too (core/error_pages.py).
+    "core.error_pages.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -314,9 +318,11 @@ STORAGES = {
     },
 }
 
-# E-mail: EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587.
-_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+# E-mail: EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587. With DEBUG, each
+# e-mail is written to a file under var/mail/ (not into the worker's log, which it would flood).
+_email = env.email_url("EMAIL_URL", default="filemail://" if DEBUG else "smtp://localhost:25")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
@@ -334,6 +340,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A form refused for its CSRF token: the site's page, saying what to do (core/error_pages.py).
+CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.time_zones import time_zone_of
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
 from dashboards.selectors import RAG_ORDER, ProjectStatusRow, project_activity, project_status_rows
 from gates import selectors as gate_selectors
@@ -293,7 +294,7 @@ def status_reports_send(*, now: datetime | None = None) -> int:
     week = week_of(timezone.localdate(now))
     sent = 0
     subscriptions = StatusReportSubscription.objects.select_related(
-        "user", "project__programme", "programme"
+        "user__profile", "project__programme", "programme"
     ).order_by("pk")
     for subscription in subscriptions:
         if not _may_receive(subscription):
@@ -306,7 +307,10 @@ def status_reports_send(*, now: datetime | None = None) -> int:
         except IntegrityError:
             continue  # already sent this week
         try:
-            _send(subscription.user, _report_for(subscription, now))
+            report = _report_for(subscription, now)
+            # Written for its reader: its moments in their time zone.
+            with timezone.override(time_zone_of(subscription.user)):
+                _send(subscription.user, report)
         except (smtplib.SMTPException, OSError, PDFUnavailable):
             logger.exception("Weekly report to %s not sent; next run retries", subscription.user)
             delivery.delete()

@@ -24,6 +24,7 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import Profile
 from demo import demo_databases
 from demo.models import DemoLogin
 from gates import services as gate_services
@@ -69,6 +70,8 @@ USERS = {
     "viewer": ("Robin", "Park", "Account Manager", False, False, None),
     "admin": ("Ada", "Admin", "Portal administrator", True, True, None),
 }
+# Demo users who read dates and times in a zone of their own (the others: the portal's).
+TIME_ZONES = {"approver": "Europe/Berlin"}
 # The one password of every demo user, documented in README.md and shown on the login page of
 # a portal running the demo with DEBUG on. Set only with DEBUG on (or when explicitly asked):
 # anyone who has read the README can use it.
@@ -241,8 +244,13 @@ class _Loader:
             )
             if user.email != f"{username}@{DEMO_EMAIL_DOMAIN}":
                 self.result.not_demo_users.append(username)
-            elif created or self.reset_passwords:
-                self._set_password(user)
+            else:
+                if created or self.reset_passwords:
+                    self._set_password(user)
+                if username in TIME_ZONES:
+                    self._get_or_create(
+                        Profile, user=user, defaults={"time_zone": TIME_ZONES[username]}
+                    )
             users[username] = user
         return users
 

@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from accounts.models import Profile
 from accounts.tokens import api_token_create
 from core.models import OutboxTask
 from dashboards.models import StatusReportDelivery, StatusReportSubscription, StatusSnapshot
@@ -165,6 +166,8 @@ PAGES: dict[str, Rule] = {
     "logout": Rule(post=PUBLIC, methods=("POST",)),
     "notifications": page(SIGNED_IN),
     "api-tokens": page(SIGNED_IN, SIGNED_IN),
+    # The user's own preferences: there is no one else's to ask for.
+    "your-settings": page(SIGNED_IN, SIGNED_IN),
     "api-token-revoke": page(post=OWN, target="token"),
     "notifications-read": page(post=SIGNED_IN),
     "notification-mute": page(post=SIGNED_IN),
@@ -408,6 +411,7 @@ ADMIN_MODELS: dict[str, AdminScope] = {
         "delivery", **{**SUPERUSER_ONLY, "delete": NOBODY}
     ),
     "accounts.apitoken": AdminScope("token", **SUPERUSER_ONLY),
+    "accounts.profile": AdminScope("profile", **SUPERUSER_ONLY),
     "core.outboxtask": AdminScope("outbox_task", **SUPERUSER_ONLY),
     "risks.risk": AdminScope("risk"),
     "risks.riskassessment": AdminScope("assessment", **READ_ONLY),
@@ -445,6 +449,7 @@ PROJECTLESS = {
     "subscription",
     "delivery",
     "token",
+    "profile",
     "outbox_task",
 }
 
@@ -613,6 +618,7 @@ def user_rows(user) -> dict:
     )
     return {
         "token": token,
+        "profile": Profile.objects.get_or_create(user=user)[0],
         "outbox_task": OutboxTask.objects.create(task="risks.tasks.risk_escalate_overdue"),
         "notification": notification,
         "mute": NotificationMute.objects.get_or_create(user=user, kind="risk_review_overdue")[0],

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.tokens import api_token_create
+from core.error_pages import CSRF_REFUSED
 from tests.factories import UserFactory
 from tests.test_access_matrix import (
     ADMIN_MODELS,
@@ -40,10 +41,12 @@ ADMIN_WITH_TOKEN = "risks.risk"  # one model's admin asked with the token too: t
 
 
 def refused_for_csrf(response) -> bool:
+    """Refused for want of the token: the site's explanation (a page, or htmx's sentence), or
+    for the API, DRF's JSON."""
     if response.status_code != 403:
         return False
     body = response.content.decode(errors="replace")
-    return "CSRF verification failed" in body or "CSRF Failed" in body
+    return CSRF_REFUSED in body or "CSRF Failed" in body
 
 
 def post(client, method, path, *, token=None, body=None, api=False):
@@ -168,6 +171,40 @@ def test_the_login_page_refuses_a_post_without_the_csrf_token(db):
     answer = client.post(reverse("login"), {**credentials, "csrfmiddlewaretoken": token})
     assert answer.status_code == 200  # the form again, with its error: not refused
     assert not refused_for_csrf(answer)
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_a_refused_login_form_says_what_to_do_in_the_sites_layout(db, settings, debug):
+    settings.DEBUG = debug  # with DEBUG on too: not Django's page for developers
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": "alice", "password": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert '<header class="site-header">' in page
+    assert "<title>Form not sent · Waymark</title>" in page
+    assert "<h1>The form was not sent</h1>" in page
+    assert f"<p>{CSRF_REFUSED}</p>" in page
+    assert "CSRF verification failed" not in page
+    assert "ask a manager" not in page  # nothing about access: that is not what went wrong
+    assert '<a href="/login/">Log in</a>' in page  # the login page itself, without ?next=
+
+
+def test_a_signed_in_users_refused_form_keeps_the_navigation_and_htmx_hears_a_sentence(
+    alice, project_a
+):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    url = reverse("project-overview-edit", args=[project_a.pk])
+    page = client.post(url, {"name": "Renamed"})
+    assert page.status_code == 403
+    assert 'id="nav-notifications"' in page.content.decode()
+    assert CSRF_REFUSED in page.content.decode()
+    fragment = client.post(url, {"name": "Renamed"}, headers={"HX-Request": "true"})
+    assert fragment.status_code == 403
+    assert fragment["Content-Type"].startswith("text/plain")
+    assert fragment.content.decode() == CSRF_REFUSED
+    project_a.refresh_from_db()
+    assert project_a.name != "Renamed"
 
 
 def test_a_personal_token_needs_no_csrf_token_where_a_session_does(project_a, alice):

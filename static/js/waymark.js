@@ -165,6 +165,29 @@
     menu.querySelector("summary").focus();
   });
 
+  // "Your settings": one click chooses the browser's own time zone, when the list has it and
+  // it is not the one chosen already. Without JavaScript the button stays hidden.
+  document.querySelectorAll("[data-browser-time-zone]").forEach(function (button) {
+    const form = button.closest("form");
+    const select = form && form.querySelector('select[name="time_zone"]');
+    let zone = "";
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      return;
+    }
+    const known = select && Array.prototype.some.call(select.options, function (option) {
+      return option.value === zone;
+    });
+    if (!zone || !known || select.value === zone) return;
+    button.textContent = "Use this browser's time zone (" + zone + ")";
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      select.value = zone;
+      form.requestSubmit();
+    });
+  });
+
   // Sent by the server (HX-Trigger-After-Settle) to say where keyboard focus belongs now.
   document.body.addEventListener("focusElement", function (event) {
     const element = document.getElementById(event.detail.id);

@@ -52,6 +52,7 @@ def load_settings(tmp_path, *, code: str = PROBE, args=(), **env):
             "ALLOWED_HOSTS",
             "DATABASE_URL",
             "CELERY_BROKER_URL",
+            "EMAIL_URL",
             # The browser tests allow sync database calls in their event loop: not a deployment
             "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
@@ -123,6 +124,26 @@ def test_defaults_are_embedded_sqlite_and_a_filesystem_broker_under_var(tmp_path
     assert loaded["broker"] == "filesystem://"
     assert loaded["broker_transport"] == "core.broker:Transport"  # files written whole
     assert (tmp_path / "celery-broker" / "queue").is_dir()
+
+
+MAIL_PROBE = """
+import django
+from django.conf import settings
+from django.core.mail import send_mail
+django.setup()
+send_mail("Gate decided", "Plan sign-off: GO", None, ["pm@waymark.localhost"])
+print(settings.EMAIL_BACKEND)
+"""
+
+
+def test_development_writes_e_mails_into_files_under_var_not_into_the_log(tmp_path):
+    result = load_settings(tmp_path, code=MAIL_PROBE, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.core.mail.backends.filebased.EmailBackend"
+    assert "Plan sign-off" not in result.stdout + result.stderr
+    [written] = (tmp_path / "mail").iterdir()
+    text = written.read_text()
+    assert "Subject: Gate decided" in text and "To: pm@waymark.localhost" in text
 
 
 AUDIT_KEY_PROBE = "from django.conf import settings; print(settings.AUDIT_SIGNING_KEY)"

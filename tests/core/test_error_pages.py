@@ -1,12 +1,14 @@
 """The pages a user meets when a request cannot be served: in the site's layout, saying what
-happened in words and the ways on; htmx gets a sentence, the API its JSON."""
+happened in words and the ways on; htmx gets a sentence, the API its JSON. With DEBUG on too,
+but for the server error (Django's technical page, for the developer)."""
 
 import pytest
 from django.http import HttpRequest
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import include, path, reverse
 
 from core.database_unavailable import database_unavailable_response, server_error
+from core.error_pages import NOT_FOUND
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +160,73 @@ def test_browsers_asking_for_favicon_ico_get_the_site_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"] == "/static/favicon.svg"
+
+
+# With DEBUG on (make run), the same pages: Django's technical 404 would replace them.
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_an_unknown_address_is_the_sites_page_with_the_resolvers_word_folded(
+    client, alice
+):
+    client.force_login(alice)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    page = text(response)
+    assert_in_layout(page)
+    assert 'id="nav-notifications"' in page
+    assert "<h1>Page not found</h1>" in page
+    assert "The address asked for was /no-such-page/." in page
+    assert '<details class="technical">' in page
+    assert "No URL pattern matches “/no-such-page/” (" in page
+    assert "Using the URLconf" not in page  # Django's technical page
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_a_hidden_project_is_the_sites_page_with_the_policys_word(
+    client, oscar, project_a
+):
+    client.force_login(oscar)
+    response = client.get(reverse("project-detail", args=[project_a.pk]))
+    assert response.status_code == 404
+    page = text(response)
+    assert_in_layout(page)
+    assert "belongs to a project you are not a member of" in page
+    assert "<code>No such project.</code>" in page
+    assert project_a.name not in page
+
+
+def test_without_debug_no_technical_detail_shows(client, oscar, project_a):
+    client.force_login(oscar)
+    for address in ("/no-such-page/", reverse("project-detail", args=[project_a.pk])):
+        page = text(client.get(address))
+        assert "<h1>Page not found</h1>" in page
+        assert "technical" not in page and "No such project." not in page
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_the_api_and_htmx_keep_their_answers_and_a_slash_is_still_added(
+    client, oscar, project_a
+):
+    client.force_login(oscar)
+    api = client.get("/api/v1/no-such-resource/")
+    assert api.status_code == 404
+    assert api.json() == {"detail": "No such resource: see /api/v1/schema/."}
+    hidden = client.get(f"/api/v1/projects/{project_a.pk}/")
+    assert hidden.status_code == 404 and "detail" in hidden.json()
+    fragment = client.get(reverse("project-detail", args=[project_a.pk]), headers=HTMX)
+    assert fragment.status_code == 404
+    assert fragment["Content-Type"].startswith("text/plain")
+    assert text(fragment) == NOT_FOUND
+    assert client.get("/account/tokens").url == "/account/tokens/"
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_a_refusal_is_the_sites_page_too(client, victor, project_a):
+    client.force_login(victor)
+    response = client.post(reverse("project-overview-edit", args=[project_a.pk]), {})
+    assert response.status_code == 403
+    page = text(response)
+    assert_in_layout(page)
+    assert "<h1>You may not do this</h1>" in page
+    assert "You may not edit this project." in page

@@ -176,6 +176,20 @@ def test_demo_users_hold_one_role_each():
     assert users["admin"].is_superuser
 
 
+def test_the_approver_reads_times_in_berlin_and_keeps_a_zone_chosen_since(settings):
+    from django.contrib.auth import get_user_model
+
+    from accounts.time_zones import time_zone_of, time_zone_set
+
+    demo_load()
+    users = {user.username: user for user in get_user_model().objects.all()}
+    assert time_zone_of(users["approver"]) == "Europe/Berlin"
+    assert time_zone_of(users["pm"]) == settings.TIME_ZONE == "UTC"
+    time_zone_set(user=users["approver"], time_zone="America/New_York")
+    demo_load(reset_passwords=True)
+    assert time_zone_of(get_user_model().objects.get(username="approver")) == "America/New_York"
+
+
 def test_the_demo_collects_live_without_any_other_service(settings):
     from metrics.models import MetricSource
 

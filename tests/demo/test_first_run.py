@@ -87,11 +87,14 @@ def web_server():
 @pytest.mark.django_db
 def test_once_the_portal_answers_its_address_and_the_demo_logins_are_printed(settings, web_server):
     settings.DEBUG = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = "/srv/waymark/var/mail"
     demo_load()
     out = StringIO()
     call_command("demo_ready", url=web_server, timeout=10, stdout=out)
     printed = out.getvalue()
     assert f"Waymark is ready on {web_server} (Ctrl-C stops it)." in printed
+    assert "E-mails are not sent: they are written to /srv/waymark/var/mail/." in printed
     assert f"Demo logins, all with the password {DEMO_PASSWORD}:" in printed
     for username, (*_, title, _staff, _superuser, _role) in USERS.items():
         assert f"  {username:<12} {title}" in printed

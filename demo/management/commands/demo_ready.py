@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from demo.loader import DEMO_PASSWORD, demo_logins
 
 POLL_SECONDS = 0.25
+FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
 
 class Command(BaseCommand):
@@ -74,6 +75,8 @@ class Command(BaseCommand):
 
     def _welcome(self, url: str) -> str:
         lines = ["", f"Waymark is ready on {url} (Ctrl-C stops it)."]
+        if settings.EMAIL_BACKEND == FILE_BACKEND:
+            lines.append(f"E-mails are not sent: they are written to {settings.EMAIL_FILE_PATH}/.")
         logins = demo_logins() if settings.DEBUG else []
         if logins:
             lines.append(f"Demo logins, all with the password {DEMO_PASSWORD}:")
