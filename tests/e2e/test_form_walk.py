@@ -26,7 +26,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Profile
 from gates import services as gate_services
 from gates.models import GateCondition, GateDelegation
 from metrics.models import KPI, Measurement, MetricSource
@@ -81,6 +81,8 @@ class Walk:
     # Where the errors show when the form is about one choice, not fields: inside the form.
     errors_beside_fields: bool = True
     then: list[str] = field(default_factory=list)  # clicked after a correct submission
+    # Whether an empty form is a correct one (every field optional): then it saves as well.
+    empty_saves: bool = False
     # What else is chosen when a field is given an invalid value: a field the form reads
     # only on a choice (a bulk change's owner, when giving owners) is walked with it.
     along: dict[str, dict] = field(default_factory=dict)
@@ -148,6 +150,14 @@ WALKS: dict[str, Walk] = {
         form="form[action='/account/tokens/']",
         valid=lambda w: {"name": "Deploy pipeline"},
         saved=lambda w, page: ApiToken.objects.filter(name="Deploy pipeline").exists(),
+    ),
+    "your-settings": Walk(
+        user="alice",
+        page=lambda w: "/account/settings/",
+        form="form[action='/account/settings/']",
+        valid=lambda w: {"time_zone": "Europe/Berlin"},
+        empty_saves=True,  # no zone chosen: the portal's
+        saved=lambda w, page: Profile.objects.filter(time_zone="Europe/Berlin").exists(),
     ),
     "project-overview-edit": Walk(
         user="alice",
@@ -585,7 +595,9 @@ def test_every_form_keeps_the_page_and_what_was_typed_and_saves_once_corrected(
     needs = [n for n in emptied if fields[n]["required"]]
     missing = [n for n in needs if not walker.error_beside(n)]
     assert not missing, f"submitted empty: no error beside {missing}"
-    if not needs or not walk.errors_beside_fields:
+    if walk.empty_saves:
+        assert not needs, f"{name}: an empty form saves, yet {needs} are required"
+    elif not needs or not walk.errors_beside_fields:
         # Nothing is required by itself: the form says what it needs as a whole.
         expect(walker.form.locator("[role=alert]").first).to_be_visible()
     check(page, f"{name}-empty")
