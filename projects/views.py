@@ -64,8 +64,13 @@ def project_history(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# The partials that are an item of the plan's lists: on a page of their own, in a list too.
+LIST_ITEMS = {"phase-form", "phase-row", "item-form", "item-new-form", "item-row"}
+
+
 def _fragment(request, partial: str, context: dict, *, status: int = 200, title: str = ""):
     """The fragment for htmx; for a plain request, a page holding just that fragment."""
+    context = {**context, "list_item": partial in LIST_ITEMS}
     return fragment_or_page(
         request, PAGE, partial, context, status=status, form_page=FORM_PAGE, title=title
     )
