@@ -13,6 +13,21 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from gates import services as gate_services
+from tests.factories import (
+    ChecklistItemFactory,
+    GateApproverFactory,
+    GateConditionFactory,
+    GateCriterionFactory,
+    GateFactory,
+    KPIFactory,
+    MembershipFactory,
+    MetricSourceFactory,
+    PhaseFactory,
+    RiskFactory,
+    UserFactory,
+)
+
 # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
 # synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -208,3 +223,43 @@ def page(new_page):
     """pytest-playwright's page, made by `new_page` so that it too closes before the
     database is emptied."""
     return new_page()
+
+
+# -- a project with one of everything a page can show ---------------------------------------
+
+
+@pytest.fixture
+def world(live_server, programme, project_a, alice, carol):
+    """A programme managed by alice, with a project holding phases, items, a risk, a KPI with
+    its source, a gate open for carol's signature and a decided gate's condition."""
+    MembershipFactory(user=alice, project=None, programme=programme, role="manager")
+    deputy = UserFactory(username="dora")
+    MembershipFactory(user=deputy, project=project_a, role="approver")
+    phase = PhaseFactory(project=project_a, order=1, name="Foundation")
+    next_phase = PhaseFactory(project=project_a, order=2, name="Cut-over")
+    item = ChecklistItemFactory(phase=phase, order=1, title="Design the schema")
+    other_item = ChecklistItemFactory(phase=phase, order=2, title="Review the schema")
+    risk = RiskFactory(project=project_a, title="Replica lag", likelihood=3, impact=4)
+    kpi = KPIFactory(project=project_a, name="API p95 latency", unit="ms")
+    MetricSourceFactory(kpi=kpi, kind="manual")
+    gate = GateFactory(project=project_a, name="Cutover go/no-go", kind="go_no_go")
+    GateCriterionFactory(gate=gate, text="Runbook rehearsed", kind="manual")
+    GateApproverFactory(gate=gate, title="DBA", user=carol, role="")
+    gate_services.gate_open(gate=gate, by=alice)
+    decided = GateFactory(project=project_a, name="Pilot go/no-go", kind="go_no_go")
+    condition = GateConditionFactory(signoff__gate=decided, text="Rehearse the rollback")
+    return {
+        "host": live_server.url,
+        "programme": programme,
+        "project": project_a,
+        "manager": alice,
+        "deputy": deputy,
+        "phase": phase,
+        "next_phase": next_phase,
+        "item": item,
+        "other_item": other_item,
+        "risk": risk,
+        "kpi": kpi,
+        "gate": gate,
+        "condition": condition,
+    }

@@ -27,25 +27,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import ApiToken, Profile
-from gates import services as gate_services
 from gates.models import GateCondition, GateDelegation
 from metrics.models import KPI, Measurement, MetricSource
 from projects.models import ChecklistItem, Phase, Project
 from risks.models import MitigationAction, Risk
 from tests.e2e.conftest import PASSWORD
-from tests.factories import (
-    ChecklistItemFactory,
-    GateApproverFactory,
-    GateConditionFactory,
-    GateCriterionFactory,
-    GateFactory,
-    KPIFactory,
-    MembershipFactory,
-    MetricSourceFactory,
-    PhaseFactory,
-    RiskFactory,
-    UserFactory,
-)
 from tests.test_access_matrix import PAGES, url_map
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -374,44 +360,6 @@ def test_every_form_of_the_site_is_walked():
     stale = (set(WALKS) | set(BUTTONS)) - routes
     assert not stale, f"Walks of routes that take no POST or no longer exist: {sorted(stale)}"
     assert not set(WALKS) & set(BUTTONS)
-
-
-# -- the world the forms are walked in -----------------------------------------------------------
-
-
-@pytest.fixture
-def world(live_server, programme, project_a, alice, carol):
-    MembershipFactory(user=alice, project=None, programme=programme, role="manager")
-    deputy = UserFactory(username="dora")
-    MembershipFactory(user=deputy, project=project_a, role="approver")
-    phase = PhaseFactory(project=project_a, order=1, name="Foundation")
-    next_phase = PhaseFactory(project=project_a, order=2, name="Cut-over")
-    item = ChecklistItemFactory(phase=phase, order=1, title="Design the schema")
-    other_item = ChecklistItemFactory(phase=phase, order=2, title="Review the schema")
-    risk = RiskFactory(project=project_a, title="Replica lag", likelihood=3, impact=4)
-    kpi = KPIFactory(project=project_a, name="API p95 latency", unit="ms")
-    MetricSourceFactory(kpi=kpi, kind="manual")
-    gate = GateFactory(project=project_a, name="Cutover go/no-go", kind="go_no_go")
-    GateCriterionFactory(gate=gate, text="Runbook rehearsed", kind="manual")
-    GateApproverFactory(gate=gate, title="DBA", user=carol, role="")
-    gate_services.gate_open(gate=gate, by=alice)
-    decided = GateFactory(project=project_a, name="Pilot go/no-go", kind="go_no_go")
-    condition = GateConditionFactory(signoff__gate=decided, text="Rehearse the rollback")
-    return {
-        "host": live_server.url,
-        "programme": programme,
-        "project": project_a,
-        "manager": alice,
-        "deputy": deputy,
-        "phase": phase,
-        "next_phase": next_phase,
-        "item": item,
-        "other_item": other_item,
-        "risk": risk,
-        "kpi": kpi,
-        "gate": gate,
-        "condition": condition,
-    }
 
 
 # -- the walk ------------------------------------------------------------------------------------
