@@ -105,7 +105,7 @@ def test_an_unknown_zone_is_refused_beside_the_field_and_the_saved_one_stays(cli
     page = response.content.decode()
     assert '<p class="field has-error">' in page
     assert (
-        '<span class="field-error" id="id_time_zone-error">Choose a time zone from the list: '
+        '<span class="field-error" id="id_time_zone_error">Choose a time zone from the list: '
         "“Mars/Olympus_Mons” is not one this portal knows.</span>"
     ) in page
     # The saved choice is what the list still shows, and what the pages still use.

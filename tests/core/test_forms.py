@@ -65,3 +65,19 @@ def test_a_rule_between_fields_shows_its_error_beside_the_field_it_names(project
     form.constraint_fields = {}
     form.full_clean()
     assert form.non_field_errors() == ["The baseline end must not be before its start."]
+
+
+def test_a_field_is_described_by_its_error_and_its_help_shown_beside_it():
+    import re
+
+    from django.template.loader import render_to_string
+
+    class Form(forms.Form):
+        every = DurationWordsField(help_text="How often, e.g. 5 minutes.")
+
+    html = render_to_string("core/_form_fields.html", {"form": Form({"every": "now and then"})})
+    described = re.search(r'aria-describedby="([^"]+)"', html).group(1).split()
+    assert described == ["id_every_helptext", "id_every_error"]
+    for id_ in described:
+        assert html.count(f'id="{id_}"') == 1
+    assert 'aria-invalid="true"' in html
