@@ -2,7 +2,7 @@
 out, and durations written by people are read."""
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -91,9 +91,10 @@ def duration_read(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def moment_words(moment: datetime) -> str:
-    """`moment` as people read it, in the reader's time zone: "3 Dec 2026, 08:12 CET"."""
-    return date_format(timezone.localtime(moment), MOMENT_FORMAT)
+def moment_words(moment: datetime, zone: tzinfo | None = None) -> str:
+    """`moment` as people read it, in the reader's time zone: "3 Dec 2026, 08:12 CET"; in
+    `zone` instead for text that must read the same for every reader (a gate's evidence)."""
+    return date_format(timezone.localtime(moment, zone), MOMENT_FORMAT)
 
 
 def day_words(day: date) -> str:

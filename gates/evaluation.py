@@ -2,14 +2,14 @@
 plans' rule gives. Reads metrics (latest KPI values) and projects (checklists)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.people import display_name
-from core.words import duration_words
+from core.words import duration_words, moment_words
 from gates.models import CriterionKind, Gate, Recommendation
 from metrics import selectors as metric_selectors
 from metrics.models import Comparator, target_words
@@ -122,7 +122,7 @@ def evaluate_gate(gate: Gate, *, now: datetime | None = None) -> GateEvaluation:
             )
         elif criterion.attested_at:
             who = display_name(criterion.attested_by)
-            evidence = f"Attested by {who} at {criterion.attested_at:%Y-%m-%d %H:%M} UTC"
+            evidence = f"Attested by {who} at {moment_words(criterion.attested_at, UTC)}"
             results.append(
                 CriterionResult(
                     **base,
@@ -150,7 +150,7 @@ def _judge_kpi(criterion, reading, base: dict, *, now: datetime) -> CriterionRes
             unit=kpi.unit,
         )
     unit = f" {kpi.unit}" if kpi.unit else ""
-    measured = f"{kpi.name} = {reading.value:g}{unit} at {reading.at:%Y-%m-%d %H:%M} UTC"
+    measured = f"{kpi.name} = {reading.value:g}{unit} at {moment_words(reading.at, UTC)}"
     facts = {
         "value": reading.value,
         "unit": kpi.unit,

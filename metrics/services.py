@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.words import duration_words
+from core.words import duration_words, moment_words
 from metrics import selectors as metric_selectors
 from metrics import status
 from metrics.collection import collectors
@@ -68,7 +68,7 @@ def measurement_record(
             measurement.save()
     except IntegrityError as error:
         raise MeasurementRefused(
-            f"{kpi} already has a value at {at:%Y-%m-%d %H:%M:%S}; measurements are not changed."
+            f"{kpi} already has a value at {moment_words(at)}; measurements are not changed."
         ) from error
     return measurement
 

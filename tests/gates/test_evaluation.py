@@ -95,3 +95,19 @@ def test_the_gate_page_and_the_kpi_page_tell_the_same_story_of_an_unconfirmed_br
         "(needs below 500); not yet confirmed: it counts once it holds for 2 readings (1 so far)"
         in (gate_page)
     )
+
+
+def test_a_criterion_names_its_value_s_moment_in_words_alike_for_every_reader(project_a):
+    from datetime import UTC, datetime
+
+    kpi = KPIFactory(project=project_a, name="API p95 latency", unit="ms")
+    MeasurementFactory(kpi=kpi, value=420, at=datetime(2026, 12, 3, 7, 28, 31, tzinfo=UTC))
+    gate = GateFactory(project=project_a)
+    GateCriterionFactory(gate=gate, kind="kpi", kpi=kpi, comparator="lt", threshold=500)
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    evidence = evaluate_gate(gate, now=now).criteria[0].evidence
+    assert "API p95 latency = 420 ms at 3 Dec 2026, 07:28 UTC" in evidence
+    # Evidence is kept as it was shown and compared when signing: it reads the same in any
+    # reader's zone.
+    with timezone.override("Europe/Berlin"):
+        assert evaluate_gate(gate, now=now).criteria[0].evidence == evidence
