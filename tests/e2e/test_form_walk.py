@@ -412,8 +412,8 @@ SETTLED = """() => !document.querySelector(".htmx-request, .htmx-settling, .htmx
 
 
 class Walker:
-    def __init__(self, page, walk: Walk, world: dict, check):
-        self.page, self.walk, self.world, self.check = page, walk, world, check
+    def __init__(self, page, walk: Walk, world: dict):
+        self.page, self.walk, self.world = page, walk, world
         self.selector = walk.form.format(**world)
         self.console: list[str] = []
         self.answers: list[str] = []
@@ -478,7 +478,8 @@ class Walker:
             return element.is_checked()
         return element.input_value()
 
-    def submit(self) -> None:
+    def submit(self) -> list[str]:
+        """Send the form; the ids around it as they were before."""
         around = self.page.evaluate(AROUND, self.selector)
         with self.page.expect_response(lambda r: r.request.method == "POST"):
             self.form.locator("button[type=submit]").first.click()
@@ -523,7 +524,7 @@ def test_every_form_keeps_the_page_and_what_was_typed_and_saves_once_corrected(
     check, _problems = page_checks
     if walk.user:
         log_in(page, walk.user)
-    walker = Walker(page, walk, world, check)
+    walker = Walker(page, walk, world)
     walker.open()
     fields = {f["name"]: f for f in walker.fields()}
     kinds = {n: f["type"] for n, f in fields.items()}
